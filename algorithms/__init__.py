@@ -1,0 +1,1 @@
+"""Solvers: importing this package registers every algorithm by name."""

@@ -1,0 +1,1 @@
+"""Benchmark suites, the scripts that regenerate published tables, and their results."""

@@ -1,0 +1,18 @@
+"""moo — multi-objective optimization and Pareto-set learning on PyTorch."""
+from moo.errors import (
+    BoundsError,
+    BudgetError,
+    CheckpointError,
+    EvaluationError,
+    MooError,
+    MooTypeError,
+    MooValueError,
+    NonFiniteError,
+    ShapeError,
+    UnknownNameError,
+)
+from moo.problem import NormalizedProblem, Problem
+from moo.algorithm import Algorithm, StepInfo
+from moo.registry import get_algorithm, get_problem, register_algorithm, register_problem
+
+__version__ = "0.1.0"

@@ -1,0 +1,276 @@
+"""The problem contract every solver consumes.
+
+A :class:`Problem` is a batched, minimized vector function on a box. Subclasses set the
+dimensions and bounds in ``__init__`` and implement :meth:`Problem._evaluate`; the public
+:meth:`Problem.evaluate` validates shapes, rejects non-finite objectives, wraps errors raised by
+user code and counts evaluations (one per row).
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from moo.errors import (
+    BoundsError,
+    EvaluationError,
+    MooError,
+    MooTypeError,
+    MooValueError,
+    NonFiniteError,
+    ShapeError,
+)
+
+VAR_TYPES = ("real", "int", "cat")
+
+
+def as_tensor(x, *, like: Tensor | None = None, dtype: torch.dtype | None = None,
+              device: torch.device | str | None = None, name: str = "X") -> Tensor:
+    """Convert arrays, lists and tensors to a tensor; NumPy and lists become float64.
+
+    ``like`` gives the target dtype and device; an explicit ``dtype``/``device`` wins over it.
+    """
+    if isinstance(x, Tensor):
+        t = x
+    elif isinstance(x, (np.ndarray, list, tuple, float, int, np.floating, np.integer)):
+        t = torch.as_tensor(np.asarray(x, dtype=np.float64))
+    else:
+        raise MooTypeError(f"{name} must be a torch.Tensor or array-like, got {type(x).__name__}")
+    if like is not None:
+        dtype = dtype or like.dtype
+        device = device or like.device
+    if (dtype is not None and t.dtype != dtype) or (device is not None and t.device != torch.device(device)):
+        t = t.to(dtype=dtype or t.dtype, device=device or t.device)
+    return t
+
+
+def _check_finite(F: Tensor, what: str, problem: str) -> None:
+    if F.dtype.is_floating_point and not bool(torch.isfinite(F).all()):
+        bad = (~torch.isfinite(F)).reshape(-1, F.shape[-1]).any(-1).nonzero().flatten()
+        raise NonFiniteError(
+            f"problem {problem!r} returned non-finite {what} (NaN or inf) for {len(bad)} "
+            f"row(s), first at flat index {bad[:5].tolist()}"
+        )
+
+
+class Problem:
+    """A multi-objective minimization problem on a box.
+
+    Args:
+        n_var: number of decision variables.
+        n_obj: number of objectives (at least 1; most indicators need 2+).
+        bounds: ``[2, n_var]`` lower and upper bounds (tensor or array-like).
+        n_constr: number of inequality constraints, feasible where ``G <= 0``.
+        var_types: one of ``"real"``, ``"int"``, ``"cat"`` per variable; ``None`` means all real.
+            Integer and categorical variables take integral values within their bounds
+            (categorical: indices ``0..k-1``).
+        name: a short lower-case name, used in results and tables.
+
+    Class attributes a subclass may set:
+        differentiable: ``True`` when ``_evaluate`` is written in torch ops so gradients flow.
+    """
+
+    differentiable: bool = False
+
+    def __init__(self, n_var: int, n_obj: int, bounds, *, n_constr: int = 0,
+                 var_types: Sequence[str] | None = None, name: str | None = None):
+        for arg, value, low in (("n_var", n_var, 1), ("n_obj", n_obj, 1), ("n_constr", n_constr, 0)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+                raise MooValueError(f"{arg} must be an integer >= {low}, got {value!r}")
+        self.n_var, self.n_obj, self.n_constr = int(n_var), int(n_obj), int(n_constr)
+        self.bounds = self._check_bounds(bounds)
+        if var_types is not None:
+            var_types = tuple(var_types)
+            if len(var_types) != self.n_var or any(v not in VAR_TYPES for v in var_types):
+                raise MooValueError(
+                    f"var_types must list one of {VAR_TYPES} per variable ({self.n_var}), got {var_types!r}")
+            if all(v == "real" for v in var_types):
+                var_types = None
+        self.var_types = var_types
+        self.name = name or type(self).__name__.lower()
+        self.n_evals = 0
+
+    # ------------------------------------------------------------------ validation
+    def _check_bounds(self, bounds) -> Tensor:
+        b = as_tensor(bounds, name="bounds", dtype=torch.float64)
+        if b.shape != (2, self.n_var):
+            raise BoundsError(f"bounds must have shape [2, n_var] = [2, {self.n_var}], got {list(b.shape)}")
+        if not bool(torch.isfinite(b).all()):
+            raise BoundsError("bounds must be finite")
+        if bool((b[0] > b[1]).any()):
+            idx = (b[0] > b[1]).nonzero().flatten().tolist()
+            raise BoundsError(f"lower bound above upper bound for variable(s) {idx[:10]}: "
+                              f"lower={b[0, idx[:3]].tolist()}, upper={b[1, idx[:3]].tolist()}")
+        return b.cpu()
+
+    def _check_input(self, X) -> Tensor:
+        X = as_tensor(X, name="X")
+        if X.dim() == 0 or X.shape[-1] != self.n_var:
+            raise ShapeError(f"X must have shape [..., n_var] with n_var = {self.n_var} for problem "
+                             f"{self.name!r}, got {list(X.shape)}")
+        return X
+
+    def _check_output(self, out, X: Tensor, width: int, what: str) -> Tensor:
+        if not isinstance(out, Tensor):
+            out = as_tensor(out, like=X, name=what)
+        expected = tuple(X.shape[:-1]) + (width,)
+        if tuple(out.shape) != expected:
+            raise ShapeError(f"problem {self.name!r} returned {what} of shape {list(out.shape)}, "
+                             f"expected {list(expected)}")
+        _check_finite(out, what, self.name)
+        return out
+
+    # ------------------------------------------------------------------ evaluation
+    def evaluate(self, X) -> Tensor:
+        """Objective values ``F`` of shape ``[..., n_obj]`` for ``X`` of shape ``[..., n_var]``.
+
+        Runs on ``X``'s device and dtype (arrays become float64 tensors). Counts one
+        evaluation per row in :attr:`n_evals`.
+        """
+        X = self._check_input(X)
+        try:
+            F = self._evaluate(X)
+        except MooError:
+            raise
+        except Exception as exc:
+            raise EvaluationError(f"problem {self.name!r} raised {type(exc).__name__} while evaluating "
+                                  f"X of shape {list(X.shape)}: {exc}") from exc
+        F = self._check_output(F, X, self.n_obj, "objectives")
+        self.n_evals += int(np.prod(X.shape[:-1], dtype=np.int64))
+        return F
+
+    def constraints(self, X) -> Tensor:
+        """Constraint values ``G`` of shape ``[..., n_constr]``; feasible where ``G <= 0``."""
+        X = self._check_input(X)
+        if self.n_constr == 0:
+            return X.new_zeros(X.shape[:-1] + (0,))
+        try:
+            G = self._constraints(X)
+        except MooError:
+            raise
+        except Exception as exc:
+            raise EvaluationError(f"problem {self.name!r} raised {type(exc).__name__} in constraints: {exc}") from exc
+        return self._check_output(G, X, self.n_constr, "constraints")
+
+    def _evaluate(self, X: Tensor) -> Tensor:
+        raise NotImplementedError(f"{type(self).__name__} must implement _evaluate(X)")
+
+    def _constraints(self, X: Tensor) -> Tensor:
+        raise NotImplementedError(f"{type(self).__name__} declares n_constr={self.n_constr} "
+                                  "but does not implement _constraints(X)")
+
+    # ------------------------------------------------------------------ knowledge
+    @property
+    def xl(self) -> Tensor:
+        return self.bounds[0]
+
+    @property
+    def xu(self) -> Tensor:
+        return self.bounds[1]
+
+    @property
+    def ideal(self) -> Tensor | None:
+        """Best value of each objective over the Pareto front, where known."""
+        return None
+
+    @property
+    def nadir(self) -> Tensor | None:
+        """Worst value of each objective over the Pareto front, where known."""
+        return None
+
+    @property
+    def ref_point(self) -> Tensor | None:
+        """The problem's own hypervolume reference point in raw objective space, where it has one."""
+        return None
+
+    def pareto_front(self, n: int | None = None) -> Tensor | None:
+        """Points on (an approximation of) the Pareto front, ``[k, n_obj]`` float64, or ``None``.
+
+        ``n`` asks for about ``n`` points where the front is analytic; problems with a shipped
+        reference front return it whole.
+        """
+        return None
+
+    def is_discrete(self) -> bool:
+        return self.var_types is not None
+
+    def describe(self) -> dict:
+        """A JSON-friendly summary used by ``moo info`` and stored in results."""
+        out = {
+            "name": self.name,
+            "class": f"{type(self).__module__}.{type(self).__qualname__}",
+            "n_var": self.n_var,
+            "n_obj": self.n_obj,
+            "n_constr": self.n_constr,
+            "differentiable": self.differentiable,
+            "var_types": list(self.var_types) if self.var_types else "all real",
+            "lower": self.xl.tolist(),
+            "upper": self.xu.tolist(),
+        }
+        for key in ("ideal", "nadir", "ref_point"):
+            value = getattr(self, key)
+            out[key] = None if value is None else as_tensor(value).tolist()
+        return out
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, n_var={self.n_var}, n_obj={self.n_obj})"
+
+
+class NormalizedProblem(Problem):
+    """A view of ``problem`` with objectives mapped by ideal/nadir to ``[0, 1]``.
+
+    The reference point becomes 1.1 in every objective, the convention of the Pareto-set
+    learning literature (PSL-MOBO, SVH-PSL).
+    """
+
+    def __init__(self, problem: Problem, ideal=None, nadir=None):
+        ideal = problem.ideal if ideal is None else ideal
+        nadir = problem.nadir if nadir is None else nadir
+        if ideal is None or nadir is None:
+            raise MooValueError(f"normalize=True needs ideal and nadir points, and problem "
+                                f"{problem.name!r} does not define them; pass ideal= and nadir=")
+        self.inner = problem
+        self._ideal = as_tensor(ideal, dtype=torch.float64)
+        self._nadir = as_tensor(nadir, dtype=torch.float64)
+        if self._ideal.shape != (problem.n_obj,) or self._nadir.shape != (problem.n_obj,):
+            raise ShapeError(f"ideal and nadir must have shape [{problem.n_obj}], got "
+                             f"{list(self._ideal.shape)} and {list(self._nadir.shape)}")
+        if bool((self._nadir <= self._ideal).any()):
+            raise MooValueError(f"nadir must exceed ideal in every objective, got ideal={self._ideal.tolist()}, "
+                                f"nadir={self._nadir.tolist()}")
+        super().__init__(problem.n_var, problem.n_obj, problem.bounds, n_constr=problem.n_constr,
+                         var_types=problem.var_types, name=problem.name)
+        self.differentiable = problem.differentiable
+
+    def _scale(self, F: Tensor) -> Tensor:
+        ideal = self._ideal.to(F)
+        return (F - ideal) / (self._nadir.to(F) - ideal)
+
+    def _evaluate(self, X: Tensor) -> Tensor:
+        return self._scale(self.inner._evaluate(X))
+
+    def _constraints(self, X: Tensor) -> Tensor:
+        return self.inner._constraints(X)
+
+    @property
+    def ideal(self) -> Tensor:
+        return torch.zeros(self.n_obj, dtype=torch.float64)
+
+    @property
+    def nadir(self) -> Tensor:
+        return torch.ones(self.n_obj, dtype=torch.float64)
+
+    @property
+    def ref_point(self) -> Tensor:
+        return torch.full((self.n_obj,), 1.1, dtype=torch.float64)
+
+    def pareto_front(self, n: int | None = None) -> Tensor | None:
+        front = self.inner.pareto_front(n)
+        return None if front is None else self._scale(as_tensor(front, dtype=torch.float64))
+
+    def describe(self) -> dict:
+        out = super().describe()
+        out["normalized"] = {"ideal": self._ideal.tolist(), "nadir": self._nadir.tolist()}
+        return out

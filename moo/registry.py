@@ -1,0 +1,111 @@
+"""Name → factory registries for problems and algorithms.
+
+Problem and algorithm modules register themselves with :func:`register_problem` and
+:func:`register_algorithm`. The core never imports them directly: the first lookup imports
+the packages listed in ``_PROVIDERS`` (lazily, by name), whose modules then register.
+Names are lower case. A name of the form ``module:Attr`` loads a user's own class or factory.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Any, Callable, Dict
+
+from moo.errors import MooTypeError, MooValueError, UnknownNameError
+
+_PROVIDERS = {"problem": ("moo.problems",), "algorithm": ("moo.algorithms",)}
+_REGISTRY: Dict[str, Dict[str, Callable[..., Any]]] = {"problem": {}, "algorithm": {}}
+_loaded: set[str] = set()
+
+
+def _register(kind: str, name: str, factory=None):
+    def decorator(obj):
+        key = name.lower()
+        existing = _REGISTRY[kind].get(key)
+        if existing is not None and existing is not obj:
+            raise MooValueError(f"{kind} name {key!r} is already registered to {existing!r}")
+        _REGISTRY[kind][key] = obj
+        return obj
+
+    return decorator if factory is None else decorator(factory)
+
+
+def register_problem(name: str, factory=None):
+    """Register a problem class or factory under ``name`` (usable as a decorator)."""
+    return _register("problem", name, factory)
+
+
+def register_algorithm(name: str, factory=None):
+    """Register an algorithm class or factory under ``name`` (usable as a decorator)."""
+    return _register("algorithm", name, factory)
+
+
+def _ensure_loaded(kind: str) -> None:
+    if kind in _loaded:
+        return
+    for module in _PROVIDERS[kind]:
+        importlib.import_module(module)
+    _loaded.add(kind)
+
+
+def load_object(spec: str) -> Any:
+    """Load ``module:Attr`` (a user's problem or algorithm), with a clear error when it fails."""
+    module_name, _, attr = spec.partition(":")
+    if not module_name or not attr:
+        raise MooValueError(f"expected 'module:Attr', got {spec!r}")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise MooValueError(f"cannot import module {module_name!r} from {spec!r}: {exc}") from exc
+    obj = module
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise MooValueError(f"module {module_name!r} has no attribute {attr!r}")
+        obj = getattr(obj, part)
+    return obj
+
+
+def lookup(kind: str, name: str) -> Callable[..., Any]:
+    """The factory registered for ``name``; ``module:Attr`` loads a user's own."""
+    if not isinstance(name, str):
+        raise MooTypeError(f"{kind} name must be a string, got {type(name).__name__}")
+    if ":" in name:
+        return load_object(name)
+    _ensure_loaded(kind)
+    try:
+        return _REGISTRY[kind][name.lower()]
+    except KeyError:
+        raise UnknownNameError(kind, name, _REGISTRY[kind]) from None
+
+
+def names(kind: str) -> list[str]:
+    """Every registered name of ``kind`` ("problem" or "algorithm"), sorted."""
+    _ensure_loaded(kind)
+    return sorted(_REGISTRY[kind])
+
+
+def get_problem(name: str, *, normalize: bool = False, **options):
+    """Build a problem by name, e.g. ``get_problem("zdt1", n_var=30)``.
+
+    ``normalize=True`` maps objectives by the problem's ideal and nadir points to ``[0, 1]``.
+    """
+    from moo.problem import NormalizedProblem, Problem
+
+    factory = lookup("problem", name)
+    try:
+        problem = factory(**options)
+    except TypeError as exc:
+        raise MooTypeError(f"bad options {options} for problem {name!r}: {exc}") from exc
+    if not isinstance(problem, Problem):
+        raise MooTypeError(f"{name!r} built a {type(problem).__name__}, not a moo.Problem")
+    return NormalizedProblem(problem) if normalize else problem
+
+
+def get_algorithm(name: str, **config):
+    """Build an algorithm by name with config overrides, e.g. ``get_algorithm("psl", n_steps=500)``."""
+    from moo.algorithm import Algorithm
+
+    factory = lookup("algorithm", name)
+    algorithm = factory(**config)
+    if not isinstance(algorithm, Algorithm):
+        raise MooTypeError(f"{name!r} built a {type(algorithm).__name__}, not a moo.Algorithm")
+    return algorithm

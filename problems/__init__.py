@@ -1,0 +1,1 @@
+"""The problem library: importing this package registers every problem by name."""
