@@ -1,1 +1,5 @@
 """Solvers: importing this package registers every algorithm by name."""
+from moo.algorithms import peers  # noqa: F401
+from moo.algorithms import evolutionary  # noqa: F401
+from moo.algorithms import moo_svgd  # noqa: F401
+from moo.algorithms import linas  # noqa: F401

@@ -16,3 +16,5 @@ from moo.algorithm import Algorithm, StepInfo
 from moo.registry import get_algorithm, get_problem, register_algorithm, register_problem
 
 __version__ = "0.1.0"
+from moo.result import Result
+from moo.solve import resume, solve

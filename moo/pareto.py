@@ -1,16 +1,190 @@
-"""Pareto dominance utilities in torch (placeholder until the batched version lands)."""
+"""Pareto dominance utilities in torch: filtering, non-dominated sorting, crowding distance.
+
+Every function takes objective values ``F [..., n, m]`` (minimization), batched over the
+leading dimensions, with an optional boolean ``mask [..., n]`` that marks the real rows of
+padded sets (``False`` rows are ignored: they dominate nothing and are never reported).
+Arrays are accepted; results live on ``F``'s device.
+"""
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import Tensor
 
+from moo.errors import NonFiniteError, ShapeError
+from moo.problem import as_tensor
 
-def non_dominated_mask(F: Tensor) -> Tensor:
-    """Boolean mask ``[n]`` of the rows of ``F [n, m]`` that no other row dominates (minimization).
+__all__ = [
+    "dominance_matrix",
+    "non_dominated_mask",
+    "non_dominated_rank",
+    "crowding_distance",
+    "pareto_front",
+]
 
-    Duplicates are all kept.
+# Upper bound on the elements of one [..., n, block, m] comparison tensor.
+_CHUNK_ELEMENTS = 1 << 25
+
+
+def _check_points(F, mask, name: str = "F") -> tuple[Tensor, Tensor | None]:
+    """Validate ``F [..., n, m]`` and ``mask [..., n]``; reject NaN in the real rows."""
+    F = as_tensor(F, name=name)
+    if not F.dtype.is_floating_point:
+        F = F.to(torch.float64)
+    if F.dim() < 2:
+        raise ShapeError(f"{name} must have shape [..., n, m], got {list(F.shape)}")
+    if mask is not None:
+        mask = torch.as_tensor(mask, device=F.device)
+        if mask.dtype != torch.bool or tuple(mask.shape) != tuple(F.shape[:-1]):
+            raise ShapeError(f"mask must be a bool tensor of shape {list(F.shape[:-1])} (F's shape without "
+                             f"the last dimension), got {mask.dtype} {list(mask.shape)}")
+    nan = torch.isnan(F).any(-1)
+    if mask is not None:
+        nan = nan & mask
+    if bool(nan.any()):
+        raise NonFiniteError(f"{name} contains NaN in {int(nan.sum())} row(s); dominance is undefined for NaN")
+    return F, mask
+
+
+def _dominance(F: Tensor, mask: Tensor | None) -> Tensor:
+    """``D[..., i, j]``: row ``i`` dominates row ``j`` (weakly better everywhere, strictly somewhere)."""
+    n, m = F.shape[-2], F.shape[-1]
+    batch = max(1, math.prod(F.shape[:-2]))
+    block = max(1, _CHUNK_ELEMENTS // max(1, batch * n * m))
+    Fi = F.unsqueeze(-2)  # [..., n, 1, m]
+    parts = []
+    for start in range(0, n, block):
+        Fj = F[..., start:start + block, :].unsqueeze(-3)  # [..., 1, b, m]
+        parts.append((Fi <= Fj).all(-1) & (Fi < Fj).any(-1))
+    D = torch.cat(parts, dim=-1) if parts else F.new_zeros(F.shape[:-1] + (0,), dtype=torch.bool)
+    if mask is not None:
+        D = D & mask.unsqueeze(-1) & mask.unsqueeze(-2)
+    return D
+
+
+def dominance_matrix(F, *, mask: Tensor | None = None) -> Tensor:
+    """Boolean ``D [..., n, n]`` with ``D[..., i, j]`` true when row ``i`` dominates row ``j``.
+
+    Memory is ``O(n^2)`` per set; the comparison is done in column blocks.
     """
-    le = (F.unsqueeze(1) <= F.unsqueeze(0)).all(-1)
-    lt = (F.unsqueeze(1) < F.unsqueeze(0)).any(-1)
-    dominated = (le & lt).any(0)
-    return ~dominated
+    F, mask = _check_points(F, mask)
+    return _dominance(F, mask)
+
+
+def _non_dominated_2d(F: Tensor, mask: Tensor | None) -> Tensor:
+    """Sort-based ``O(n log n)`` filter for two objectives.
+
+    After a lexicographic sort, row ``j`` is dominated exactly when some row placed before its
+    group of duplicates has a second objective no larger than its own.
+    """
+    if mask is not None:
+        F = torch.where(mask.unsqueeze(-1), F, torch.full_like(F, float("inf")))
+    order = torch.sort(F[..., 1], dim=-1, stable=True).indices
+    f1 = torch.gather(F[..., 0], -1, order)
+    order = torch.gather(order, -1, torch.sort(f1, dim=-1, stable=True).indices)
+    S = torch.gather(F, -2, order.unsqueeze(-1).expand_as(F))
+    n = S.shape[-2]
+    new_group = torch.ones(S.shape[:-1], dtype=torch.bool, device=S.device)
+    new_group[..., 1:] = (S[..., 1:, :] != S[..., :-1, :]).any(-1)
+    idx = torch.arange(n, device=S.device).expand(S.shape[:-1])
+    group_start = torch.cummax(torch.where(new_group, idx, torch.zeros_like(idx)), dim=-1).values
+    # best second objective strictly before position k (inf at k = 0)
+    best_before = torch.cat([torch.full_like(S[..., :1, 1], float("inf")),
+                             torch.cummin(S[..., :-1, 1], dim=-1).values], dim=-1)
+    dominated_sorted = torch.gather(best_before, -1, group_start) <= S[..., 1]
+    keep = torch.empty_like(dominated_sorted)
+    keep.scatter_(-1, order, ~dominated_sorted)
+    return keep if mask is None else keep & mask
+
+
+def non_dominated_mask(F, *, mask: Tensor | None = None) -> Tensor:
+    """Boolean mask ``[..., n]`` of the rows of ``F [..., n, m]`` that no other row dominates.
+
+    Minimization; duplicates are all kept; padded rows (``mask`` false) are never kept.
+    Two objectives use an ``O(n log n)`` sort, more use blocked pairwise comparison.
+    """
+    F, mask = _check_points(F, mask)
+    if F.shape[-2] == 0:
+        return torch.zeros(F.shape[:-1], dtype=torch.bool, device=F.device)
+    if F.shape[-1] == 1:
+        Fm = F[..., 0] if mask is None else torch.where(mask, F[..., 0], torch.full_like(F[..., 0], float("inf")))
+        keep = Fm == Fm.min(-1, keepdim=True).values
+        return keep if mask is None else keep & mask
+    if F.shape[-1] == 2:
+        return _non_dominated_2d(F, mask)
+    keep = ~_dominance(F, mask).any(-2)
+    return keep if mask is None else keep & mask
+
+
+def non_dominated_rank(F, *, mask: Tensor | None = None) -> Tensor:
+    """Front index of every row, ``LongTensor [..., n]``: 0 for the non-dominated rows, 1 for the
+    rows non-dominated once front 0 is removed, and so on (Deb et al. 2002, NSGA-II's fast
+    non-dominated sort; the same ranks as pymoo's ``NonDominatedSorting``). Duplicates share a
+    rank. Padded rows get rank ``-1``.
+
+    Builds the ``[..., n, n]`` dominance matrix once (``O(n^2)`` memory), then peels one front per
+    iteration.
+    """
+    F, mask = _check_points(F, mask)
+    D = _dominance(F, mask)
+    counts = D.sum(-2)  # number of dominators of each row (exact integer counts on every device)
+    rank = torch.full(F.shape[:-1], -1, dtype=torch.long, device=F.device)
+    todo = torch.ones_like(rank, dtype=torch.bool) if mask is None else mask.clone()
+    r = 0
+    while bool(todo.any()):
+        front = todo & (counts == 0)
+        rank[front] = r
+        todo &= ~front
+        counts = counts - (D & front.unsqueeze(-1)).sum(-2)
+        r += 1
+    return rank
+
+
+def crowding_distance(F, *, mask: Tensor | None = None) -> Tensor:
+    """NSGA-II crowding distance of every row of ``F [..., n, m]``, ``[..., n]``.
+
+    For each objective the rows are sorted (stably); a row gets the gap between its two
+    neighbours divided by the objective's range, and the two extremes get ``inf``. The result is
+    the sum over objectives divided by ``m`` (pymoo's ``calc_crowding_distance``; Deb et al. 2002
+    omit the division, which does not change the ordering). As in pymoo, an objective whose
+    values are all equal contributes 0 to every row, extremes included, and a set of at most two
+    rows is all ``inf``. Call it on one front (or pass ``mask`` for the rows of one front).
+    Padded rows get 0.
+    """
+    F, mask = _check_points(F, mask)
+    n, m = F.shape[-2], F.shape[-1]
+    if n == 0:
+        return F.new_zeros(F.shape[:-1])
+    inf = float("inf")
+    real = torch.ones(F.shape[:-1], dtype=torch.bool, device=F.device) if mask is None else mask
+    Fs = torch.where(real.unsqueeze(-1), F, torch.full_like(F, inf))
+    order = torch.sort(Fs, dim=-2, stable=True).indices
+    S = torch.gather(Fs, -2, order)  # padded rows sort last at +inf
+    edge = torch.full_like(S[..., :1, :], inf)
+    prev = torch.cat([-edge, S[..., :-1, :]], dim=-2)
+    nxt = torch.cat([S[..., 1:, :], edge], dim=-2)
+    lo = torch.where(real.unsqueeze(-1), F, torch.full_like(F, inf)).amin(-2, keepdim=True)
+    hi = torch.where(real.unsqueeze(-1), F, torch.full_like(F, -inf)).amax(-2, keepdim=True)
+    span = hi - lo
+    gap = (nxt - prev) / torch.where(span > 0, span, torch.ones_like(span))
+    gap = torch.where(span > 0, gap, torch.zeros_like(gap))
+    per_obj = torch.empty_like(gap).scatter_(-2, order, gap)
+    cd = per_obj.sum(-1) / m
+    small = real.sum(-1, keepdim=True) <= 2
+    cd = torch.where(small & real, torch.full_like(cd, inf), cd)
+    return torch.where(real, cd, torch.zeros_like(cd))
+
+
+def pareto_front(F, *, return_index: bool = False):
+    """The non-dominated rows of ``F [n, m]`` (duplicates kept, original order).
+
+    With ``return_index=True`` returns ``(rows, index)`` where ``index`` is a ``LongTensor``.
+    """
+    F, _ = _check_points(F, None)
+    if F.dim() != 2:
+        raise ShapeError(f"pareto_front takes one set F [n, m], got {list(F.shape)}; use non_dominated_mask "
+                         "for batches")
+    keep = non_dominated_mask(F)
+    index = keep.nonzero().flatten()
+    return (F[index], index) if return_index else F[index]

@@ -73,6 +73,8 @@ class Problem:
     """
 
     differentiable: bool = False
+    #: How the registry built this problem (name, options, normalize), so runs can rebuild it.
+    spec: dict | None = None
 
     def __init__(self, n_var: int, n_obj: int, bounds, *, n_constr: int = 0,
                  var_types: Sequence[str] | None = None, name: str | None = None):

@@ -97,7 +97,11 @@ def get_problem(name: str, *, normalize: bool = False, **options):
         raise MooTypeError(f"bad options {options} for problem {name!r}: {exc}") from exc
     if not isinstance(problem, Problem):
         raise MooTypeError(f"{name!r} built a {type(problem).__name__}, not a moo.Problem")
-    return NormalizedProblem(problem) if normalize else problem
+    if normalize:
+        problem = NormalizedProblem(problem)
+    # what resume and Result need to rebuild this exact problem
+    problem.spec = {"name": name, "options": options, "normalize": bool(normalize)}
+    return problem
 
 
 def get_algorithm(name: str, **config):

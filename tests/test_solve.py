@@ -1,0 +1,95 @@
+import numpy as np
+import pytest
+import torch
+
+import moo
+from moo import BudgetError, CheckpointError, MooValueError
+from moo.solve import STOP
+from toy_problems import Schaffer
+
+
+def run(seed=0, budget=450, **kw):
+    return moo.solve(Schaffer(3), "pymoo.nsga2", budget=budget, seed=seed, device="cpu", progress=False,
+                     pop_size=40, **kw)
+
+
+@pytest.mark.parametrize("budget", [0, -5, 1.5, True, float("nan"), "100"])
+def test_non_positive_or_non_integer_budget_is_rejected(budget):
+    with pytest.raises(BudgetError, match="budget must be a positive integer"):
+        run(budget=budget)
+
+
+def test_budget_is_spent_exactly_even_mid_generation():
+    res = run(budget=450)  # 40 per generation: the last one is truncated to 10
+    assert res.n_evals == 450 and res.F_all.shape[0] == 450
+    assert [r["n_evals"] for r in res.history][-2:] == [440, 450]
+
+
+def test_same_seed_same_result_other_seed_other_result():
+    a, b, c = run(seed=3), run(seed=3), run(seed=4)
+    assert torch.equal(a.F_all, b.F_all) and torch.equal(a.X, b.X)
+    assert not torch.equal(a.F_all, c.F_all)
+
+
+def test_history_records_evaluations_time_and_hypervolume():
+    res = run(budget=800)
+    evals = [r["n_evals"] for r in res.history]
+    times = [r["time"] for r in res.history]
+    assert evals == sorted(evals) and times == sorted(times)
+    hv = [r["hv"] for r in res.history]
+    assert hv[-1] > hv[0] and hv[-1] == res.hv
+    # the hv column is the evaluator's convention: normalized by ideal/nadir, ref 1.1
+    ev = moo.indicators.Evaluator.for_problem(Schaffer(3))
+    assert res.hv == pytest.approx(ev.hypervolume(res.F), rel=1e-12)
+    assert res.meta["conventions"] == ev.conventions
+
+
+def test_callback_can_stop_the_run():
+    seen = []
+    res = run(budget=4000, callbacks=[lambda rec: (seen.append(rec["step"]), STOP if rec["step"] == 3 else None)[1]])
+    assert seen == [1, 2, 3] and res.n_evals == 120
+
+
+def test_algorithm_options_only_with_a_name():
+    with pytest.raises(MooValueError, match="only accepted with an algorithm given by name"):
+        moo.solve(Schaffer(2), moo.get_algorithm("pymoo.nsga2"), budget=10, pop_size=4)
+    with pytest.raises(MooValueError, match="unknown option\\(s\\) \\['popsize'\\]"):
+        moo.solve(Schaffer(2), "pymoo.nsga2", budget=10, popsize=4)
+
+
+def test_checkpoint_needs_a_folder():
+    with pytest.raises(MooValueError, match="pass out=DIR"):
+        run(checkpoint_every=1)
+
+
+class Interrupt(Exception):
+    pass
+
+
+def interrupt_at(step):
+    def callback(rec):
+        if rec["step"] == step:
+            raise Interrupt
+    return callback
+
+
+@pytest.mark.parametrize("algorithm, options, budget", [
+    ("pymoo.nsga2", {"pop_size": 20}, 200),                       # resumed by replay
+    ("botorch.qparego", {"n_init": 6, "batch_size": 2, "num_restarts": 2, "raw_samples": 32,
+                         "mc_samples": 16}, 12),                   # resumed from its state_dict
+])
+def test_resume_after_interruption_matches_uninterrupted_run(tmp_path, algorithm, options, budget):
+    problem = Schaffer(2)
+    full = moo.solve(problem, algorithm, budget=budget, seed=7, device="cpu", progress=False, **options)
+    with pytest.raises(Interrupt):
+        moo.solve(problem, algorithm, budget=budget, seed=7, device="cpu", progress=False,
+                  out=tmp_path, checkpoint_every=1, callbacks=[interrupt_at(3)], **options)
+    resumed = moo.resume(tmp_path, problem=Schaffer(2), progress=False)
+    assert torch.equal(resumed.F_all, full.F_all) and torch.equal(resumed.X, full.X)
+    assert [r["n_evals"] for r in resumed.history] == [r["n_evals"] for r in full.history]
+    assert moo.Result.load(tmp_path).n_evals == budget
+
+
+def test_resume_needs_a_run_folder(tmp_path):
+    with pytest.raises(CheckpointError, match="run.json is missing"):
+        moo.resume(tmp_path)
