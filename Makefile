@@ -13,7 +13,7 @@ $(PY):
 $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e ".[test,policy]"
+	$(PY) -m pip install --quiet -e ".[test,policy,distributed]"
 	touch $(STAMP)
 
 setup: $(STAMP)

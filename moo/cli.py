@@ -154,7 +154,8 @@ def _cmd_bench(args) -> None:
     if args.report:
         from moo.report import write_report
 
-        command = f"moo bench --suite {args.suite} --store {args.store} --report {args.report}"
+        workers = f" --workers {args.workers}" if args.workers > 1 else ""
+        command = f"moo bench --suite {args.suite} --store {args.store}{workers} --report {args.report}"
         written = write_report(args.store, args.report, suite=suite.name, command=command)
         print(f"report: {written['markdown']}, {written['html']}")
     if summary.failures:

@@ -1,0 +1,491 @@
+"""Benchmark suites: load a suite from TOML, run its cells, store every run.
+
+A suite is problems × algorithms (with configs) × seeds × budget × the evaluator's conventions.
+Suites shipped with moo live in ``benchmarks/suites/NAME.toml``; a user's suite file works the
+same way. The format::
+
+    name = "smoke"                       # stored with every run (defaults to the file name)
+    description = "..."
+    budget = 300                         # true evaluations per run
+    seeds = [0, 1]                       # or seeds = 3 for 0, 1, 2
+    device = "cpu"                       # optional, default "cpu"
+    threads = 1                          # torch threads per cell (1 keeps runs reproducible)
+    history_points = 50                  # convergence records per run, evenly spaced in evaluations
+
+    [evaluator]                          # the conventions every run is scored with
+    indicators = ["hv", "igd_plus"]      # final indicators (moo.indicators.Evaluator.score)
+    convergence = ["hv"]                 # indicators recorded along the run (history)
+    normalize = true                     # optional: Evaluator(normalize=...)
+    ref_point = 1.1                      # optional: a number (every objective) or a list
+
+    [[problems]]
+    name = "zdt1"                        # a registered problem (or module:Class)
+    label = "zdt1"                       # optional, defaults to the name
+    options = { n_var = 6 }              # optional, passed to moo.get_problem
+    normalize = false                    # optional, moo.get_problem(normalize=...)
+    budget = 500                         # optional, overrides the suite's budget
+
+    [[algorithms]]
+    name = "pymoo.nsga2"                 # a registered algorithm (or module:Class)
+    label = "pymoo.nsga2"                # optional, defaults to the name
+    config = { pop_size = 20 }           # optional, config overrides
+    problems = ["zdt1"]                  # optional, run only on these problem labels
+
+A cell is one (problem, algorithm, seed). :func:`run_suite` runs the cells not yet in the store,
+in-process, on a local process pool (``workers > 1``, spawn context) or as Ray tasks
+(``ray=True``), and the driver alone writes each finished run into the store in one transaction
+(:mod:`moo.store`). Workers return plain data, so every path stores the same numbers for the
+same seeds.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import os
+import sys
+import time
+import tomllib
+import traceback
+import warnings
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Iterator
+
+from moo.errors import MooTypeError, MooValueError, UnknownNameError
+from moo.store import Store, cell_key
+
+log = logging.getLogger("moo.bench")
+
+DEFAULT_STORE = "runs.db"
+DEFAULT_INDICATORS = ("hv", "igd_plus")
+_SUITE_KEYS = {"name", "description", "budget", "seeds", "device", "threads", "history_points", "evaluator",
+               "problems", "algorithms"}
+_EVALUATOR_KEYS = {"indicators", "convergence", "normalize", "ref_point"}
+_PROBLEM_KEYS = {"name", "label", "options", "normalize", "budget"}
+_ALGORITHM_KEYS = {"name", "label", "config", "problems"}
+
+
+@dataclass(frozen=True)
+class ProblemEntry:
+    label: str
+    name: str
+    options: dict
+    normalize: bool
+    budget: int
+
+    @property
+    def spec(self) -> dict:
+        return {"name": self.name, "options": self.options, "normalize": self.normalize}
+
+
+@dataclass(frozen=True)
+class AlgorithmEntry:
+    label: str
+    name: str
+    config: dict  # the full config (defaults filled in), as stored
+    problems: tuple | None
+
+    @property
+    def spec(self) -> dict:
+        return {"name": self.name, "config": self.config}
+
+
+@dataclass
+class Suite:
+    """A parsed suite; :meth:`cells` lists its runs."""
+
+    name: str
+    description: str
+    source: str
+    problems: list[ProblemEntry]
+    algorithms: list[AlgorithmEntry]
+    seeds: list[int]
+    evaluator: dict = field(default_factory=dict)
+    device: str = "cpu"
+    threads: int = 1
+    history_points: int = 50
+
+    def cells(self) -> list[dict]:
+        """Every (problem, algorithm, seed) cell as a plain dict (what a worker receives)."""
+        out = []
+        for p in self.problems:
+            for a in self.algorithms:
+                if a.problems is not None and p.label not in a.problems:
+                    continue
+                for seed in self.seeds:
+                    out.append({
+                        "cell_key": cell_key(self.name, p.spec, a.spec, seed, p.budget),
+                        "suite": self.name, "problem": p.label, "problem_spec": p.spec,
+                        "algorithm": a.label, "algorithm_spec": a.spec, "seed": seed, "budget": p.budget,
+                        "evaluator": self.evaluator, "device": self.device, "threads": self.threads,
+                        "history_points": self.history_points,
+                    })
+        return out
+
+
+# ---------------------------------------------------------------------------------- loading
+def suite_names() -> list[str]:
+    """The suites shipped in ``benchmarks/suites/``."""
+    folder = resources.files("moo.benchmarks") / "suites"
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+def _suite_path(name_or_path: str | os.PathLike) -> Path:
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    if path.suffix == ".toml" or os.sep in str(name_or_path):
+        raise MooValueError(f"suite file {str(name_or_path)!r} does not exist")
+    shipped = resources.files("moo.benchmarks") / "suites" / f"{name_or_path}.toml"
+    if not shipped.is_file():
+        raise UnknownNameError("suite", str(name_or_path), suite_names())
+    return Path(str(shipped))
+
+
+def _unknown_keys(table: dict, allowed: set, where: str) -> None:
+    extra = sorted(set(table) - allowed)
+    if extra:
+        raise MooValueError(f"{where} has unknown keys {extra}; expected some of {sorted(allowed)}")
+
+
+def _positive_int(value, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise MooValueError(f"{what} must be a positive integer, got {value!r}")
+    return value
+
+
+def _string_list(value, what: str) -> tuple:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise MooValueError(f"{what} must be a list of strings, got {value!r}")
+    return tuple(value)
+
+
+def _parse_problem(entry, i: int, budget: int) -> ProblemEntry:
+    where = f"problems[{i}]"
+    if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+        raise MooValueError(f"{where} must be a table with a string 'name', got {entry!r}")
+    _unknown_keys(entry, _PROBLEM_KEYS, where)
+    from moo.registry import get_problem
+
+    options = entry.get("options", {})
+    if not isinstance(options, dict):
+        raise MooValueError(f"{where}.options must be a table, got {options!r}")
+    normalize = entry.get("normalize", False)
+    if not isinstance(normalize, bool):
+        raise MooValueError(f"{where}.normalize must be true or false, got {normalize!r}")
+    get_problem(entry["name"], normalize=normalize, **options)  # fail now, not in a worker
+    return ProblemEntry(label=str(entry.get("label", entry["name"])), name=entry["name"], options=options,
+                        normalize=normalize, budget=_positive_int(entry.get("budget", budget), f"{where}.budget"))
+
+
+def _parse_algorithm(entry, i: int, problem_labels: set) -> AlgorithmEntry:
+    where = f"algorithms[{i}]"
+    if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+        raise MooValueError(f"{where} must be a table with a string 'name', got {entry!r}")
+    _unknown_keys(entry, _ALGORITHM_KEYS, where)
+    from moo.registry import get_algorithm
+
+    config = entry.get("config", {})
+    if not isinstance(config, dict):
+        raise MooValueError(f"{where}.config must be a table, got {config!r}")
+    try:
+        full = get_algorithm(entry["name"], **config).config_dict()
+    except TypeError as exc:
+        raise MooTypeError(f"{where}: bad config {config} for algorithm {entry['name']!r}: {exc}") from exc
+    only = None
+    if "problems" in entry:
+        only = _string_list(entry["problems"], f"{where}.problems")
+        unknown = sorted(set(only) - problem_labels)
+        if unknown:
+            raise MooValueError(f"{where}.problems names {unknown}, which are not problem labels of the suite "
+                                f"({sorted(problem_labels)})")
+    return AlgorithmEntry(label=str(entry.get("label", entry["name"])), name=entry["name"], config=full,
+                          problems=only)
+
+
+def load_suite(name_or_path: str | os.PathLike) -> Suite:
+    """Load a shipped suite by name (``"smoke"``) or a suite file by path, and check it: every
+    problem and algorithm is built once, so a typo fails here rather than in a worker."""
+    path = _suite_path(name_or_path)
+    try:
+        doc = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise MooValueError(f"suite file {str(path)!r} is not valid TOML: {exc}") from exc
+    _unknown_keys(doc, _SUITE_KEYS, f"suite {str(path)!r}")
+    budget = _positive_int(doc.get("budget"), "suite budget")
+    seeds = doc.get("seeds", 1)
+    if isinstance(seeds, int) and not isinstance(seeds, bool):
+        seeds = list(range(_positive_int(seeds, "seeds")))
+    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0
+                                                           for s in seeds):
+        raise MooValueError(f"seeds must be a positive count or a list of non-negative integers, got {seeds!r}")
+    if len(set(seeds)) != len(seeds):
+        raise MooValueError(f"seeds must be distinct, got {seeds}")
+    evaluator = dict(doc.get("evaluator", {}))
+    _unknown_keys(evaluator, _EVALUATOR_KEYS, "[evaluator]")
+    evaluator["indicators"] = list(_string_list(evaluator.get("indicators", list(DEFAULT_INDICATORS)),
+                                                "evaluator.indicators"))
+    evaluator["convergence"] = list(_string_list(evaluator.get("convergence", ["hv"]), "evaluator.convergence"))
+    ref = evaluator.get("ref_point")
+    if ref is not None and not (isinstance(ref, (int, float)) and not isinstance(ref, bool)
+                                or isinstance(ref, list) and all(isinstance(v, (int, float)) for v in ref)):
+        raise MooValueError(f"evaluator.ref_point must be a number or a list of numbers, got {ref!r}")
+    if "normalize" in evaluator and not isinstance(evaluator["normalize"], bool):
+        raise MooValueError(f"evaluator.normalize must be true or false, got {evaluator['normalize']!r}")
+    problems = [_parse_problem(e, i, budget) for i, e in enumerate(doc.get("problems", []))]
+    if not problems:
+        raise MooValueError(f"suite {str(path)!r} lists no [[problems]]")
+    labels = [p.label for p in problems]
+    if len(set(labels)) != len(labels):
+        raise MooValueError(f"problem labels must be distinct, got {labels}; set 'label' on repeated problems")
+    algorithms = [_parse_algorithm(e, i, set(labels)) for i, e in enumerate(doc.get("algorithms", []))]
+    if not algorithms:
+        raise MooValueError(f"suite {str(path)!r} lists no [[algorithms]]")
+    alabels = [a.label for a in algorithms]
+    if len(set(alabels)) != len(alabels):
+        raise MooValueError(f"algorithm labels must be distinct, got {alabels}; set 'label' on repeated algorithms")
+    return Suite(name=str(doc.get("name", path.stem)), description=str(doc.get("description", "")),
+                 source=str(path), problems=problems, algorithms=algorithms, seeds=seeds, evaluator=evaluator,
+                 device=str(doc.get("device", "cpu")), threads=_positive_int(doc.get("threads", 1), "threads"),
+                 history_points=_positive_int(doc.get("history_points", 50), "history_points"))
+
+
+# ---------------------------------------------------------------------------------- one cell
+def make_evaluator(problem, settings: dict):
+    """The suite's :class:`moo.indicators.Evaluator` for ``problem``: the problem's default
+    convention, unless the suite sets ``normalize`` or ``ref_point``."""
+    from moo.indicators import Evaluator
+
+    kwargs = {k: settings[k] for k in ("normalize", "ref_point") if settings.get(k) is not None}
+    if not kwargs:
+        return Evaluator.for_problem(problem)
+    if isinstance(kwargs.get("ref_point"), (int, float)):
+        kwargs["ref_point"] = [float(kwargs["ref_point"])] * problem.n_obj
+    return Evaluator(problem, **kwargs)
+
+
+def run_cell(cell: dict) -> dict:
+    """Run one cell and return what the store keeps (plain data: JSON-friendly values and
+    float64 NumPy matrices). Executed in the driver, a pool worker or a Ray task alike, with
+    ``cell["threads"]`` torch and BLAS threads, so every path computes the same numbers."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(cell["threads"])
+    try:
+        with threadpool_limits(limits=cell["threads"]):  # NumPy's BLAS (pymoo) as well
+            return _run_cell(cell)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _run_cell(cell: dict) -> dict:
+    from moo.registry import get_algorithm, get_problem
+    from moo.solve import solve
+
+    pspec, aspec = cell["problem_spec"], cell["algorithm_spec"]
+    problem = get_problem(pspec["name"], normalize=pspec["normalize"], **pspec["options"])
+    evaluator = make_evaluator(problem, cell["evaluator"])
+    algorithm = get_algorithm(aspec["name"], **aspec["config"])
+    curve_names, points, budget = cell["evaluator"]["convergence"], cell["history_points"], cell["budget"]
+    history: list[dict] = []
+    scoring = [0.0]  # seconds spent on convergence indicators, taken out of the run's time
+    next_mark = [0.0]  # records are spaced by budget / points evaluations, whatever the step size
+
+    def record(rec: dict) -> None:
+        if rec["n_evals"] < next_mark[0] and rec["n_evals"] < budget:
+            return
+        next_mark[0] = (math.floor(rec["n_evals"] * points / budget) + 1) * budget / points
+        started = time.perf_counter()
+        _, F = algorithm.approximation()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # early fronts often miss the reference box
+            values = evaluator.score(F, indicators=tuple(curve_names)) if F.shape[0] else {}
+        history.append({"step": rec["step"], "n_evals": rec["n_evals"], "time": rec["time"] - scoring[0],
+                        **{k: _finite(values.get(k)) for k in curve_names}})
+        scoring[0] += time.perf_counter() - started
+
+    result = solve(problem, algorithm, budget=budget, seed=cell["seed"], device=cell["device"],
+                   progress=False, history_every=2**62, callbacks=[record])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scores = evaluator.score(result.F, indicators=tuple(cell["evaluator"]["indicators"]))
+    meta = dict(result.meta)
+    meta["wall_time"] = meta["wall_time"] - scoring[0]
+    return {
+        **{k: cell[k] for k in ("cell_key", "suite", "problem", "problem_spec", "algorithm", "algorithm_spec",
+                                "seed", "budget")},
+        "n_evals": result.n_evals, "wall_time": meta["wall_time"],
+        "conventions": {"evaluator": evaluator.conventions, **cell["evaluator"]},
+        "meta": meta, "indicators": {k: _finite(v) for k, v in scores.items()}, "history": history,
+        "X": result.X.numpy(), "F": result.F.numpy(),
+    }
+
+
+def _finite(value) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def run_cell_safe(cell: dict) -> dict:
+    """:func:`run_cell`, with a failure returned as ``{"cell_key", "error"}`` instead of raised
+    (an exception may not survive the trip back from a worker)."""
+    try:
+        return run_cell(cell)
+    except Exception as exc:  # reported by the driver, which keeps going with the other cells
+        return {"cell_key": cell["cell_key"], "error": f"{type(exc).__name__}: {exc}",
+                "traceback": traceback.format_exc()}
+
+
+# ---------------------------------------------------------------------------------- executors
+def _in_process(cells: list[dict]) -> Iterator[dict]:
+    for cell in cells:
+        yield run_cell_safe(cell)
+
+
+def _process_pool(cells: list[dict], workers: int) -> Iterator[dict]:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        futures = [pool.submit(run_cell_safe, cell) for cell in cells]
+        for future in as_completed(futures):
+            try:
+                yield future.result()
+            except BrokenProcessPool as exc:
+                raise RuntimeError("a worker process died (killed, out of memory, or it could not import moo: see "
+                                   "its traceback above); the runs stored so far are kept, re-run to go on") from exc
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _ray_tasks(cells: list[dict], address: str | None, workers: int | None) -> Iterator[dict]:
+    try:
+        import ray
+    except ImportError:
+        raise MooValueError("--ray needs Ray: pip install 'moo[distributed]'") from None
+    started_here = not ray.is_initialized()
+    if started_here:
+        if address:
+            ray.init(address=address, log_to_driver=False)
+        else:  # a local Ray instance
+            ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
+    try:
+        task = ray.remote(num_cpus=1, max_retries=0)(run_cell_safe)
+        pending = [task.remote(cell) for cell in cells]
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            yield ray.get(done[0])
+    finally:
+        if started_here:
+            ray.shutdown()
+
+
+# ---------------------------------------------------------------------------------- the suite
+@dataclass
+class BenchSummary:
+    """What :func:`run_suite` did."""
+
+    suite: str
+    store: str
+    n_cells: int
+    n_skipped: int
+    n_run: int
+    failures: list = field(default_factory=list)  # (cell label, error) pairs
+
+
+class _CellProgress:
+    """A tqdm bar over cells on a terminal, one log line per finished cell otherwise."""
+
+    def __init__(self, total: int, label: str, enabled: bool | None):
+        self.total, self.done, self.bar = total, 0, None
+        self.quiet = enabled is False
+        if (sys.stderr.isatty() if enabled is None else enabled) and total:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total, desc=label, unit="cell")
+
+    def update(self, text: str) -> None:
+        self.done += 1
+        if self.bar is not None:
+            self.bar.set_postfix_str(text, refresh=False)
+            self.bar.update(1)
+        elif not self.quiet:
+            log.info("[%d/%d] %s", self.done, self.total, text)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _describe(cell: dict) -> str:
+    return f"{cell['algorithm']} on {cell['problem']}, seed {cell['seed']}"
+
+
+def run_suite(suite: Suite | str | os.PathLike, store: str | os.PathLike = DEFAULT_STORE, *, workers: int = 1,
+              ray: bool = False, ray_address: str | None = None, progress: bool | None = None) -> BenchSummary:
+    """Run every cell of ``suite`` that ``store`` does not hold yet, and store each run.
+
+    Args:
+        suite: a :class:`Suite`, a shipped suite name or a suite file.
+        store: the SQLite store (created when absent; a corrupt or foreign file raises
+            :class:`moo.store.StoreError` and is left untouched).
+        workers: 1 runs the cells in this process; more uses a local process pool (spawn).
+            With ``ray`` on a local Ray instance, its number of CPUs (the default 1: all of them).
+        ray: run the cells as Ray tasks (on ``ray_address``, or a local Ray instance).
+        progress: ``True`` for a bar, ``False`` for silence, ``None`` for a bar on a terminal
+            and log lines otherwise.
+
+    A failed cell is reported (and in ``failures``) but not stored, so a re-run retries it.
+    """
+    if not isinstance(suite, Suite):
+        suite = load_suite(suite)
+    _positive_int(workers, "workers")
+    with Store(store) as db:
+        done = db.finished_keys(suite.name)
+        cells = suite.cells()
+        todo = [c for c in cells if c["cell_key"] not in done]
+        summary = BenchSummary(suite=suite.name, store=str(store), n_cells=len(cells),
+                               n_skipped=len(cells) - len(todo), n_run=0)
+        if summary.n_skipped:
+            log.info("suite %s: %d of %d cells already in %s, skipped", suite.name, summary.n_skipped, len(cells),
+                     store)
+        if not todo:
+            return summary
+        by_key = {c["cell_key"]: c for c in todo}
+        if ray:
+            results = _ray_tasks(todo, ray_address, None if workers == 1 else workers)
+        elif workers > 1:
+            results = _process_pool(todo, workers)
+        else:
+            results = _in_process(todo)
+        bar = _CellProgress(len(todo), suite.name, progress)
+        try:
+            for out in results:
+                cell = by_key[out["cell_key"]]
+                if "error" in out:
+                    summary.failures.append((_describe(cell), out["error"]))
+                    log.warning("%s failed: %s", _describe(cell), out["error"])
+                    log.debug(out.get("traceback", ""))
+                    bar.update(f"{_describe(cell)}: FAILED")
+                    continue
+                db.add_run(out)
+                summary.n_run += 1
+                shown = ", ".join(f"{k}={v:.4g}" for k, v in out["indicators"].items() if v is not None)
+                bar.update(f"{_describe(cell)}: {shown} ({out['wall_time']:.1f} s)")
+        finally:
+            bar.close()
+            close = getattr(results, "close", None)
+            if close is not None:
+                close()
+    return summary
+
+
+__all__ = ["Suite", "ProblemEntry", "AlgorithmEntry", "BenchSummary", "load_suite", "suite_names", "run_cell",
+           "run_suite", "make_evaluator", "DEFAULT_STORE"]
