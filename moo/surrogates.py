@@ -29,8 +29,9 @@ class GPSurrogate:
         self.nu = nu
         self.model = None
 
-    def fit(self, X: Tensor, Y: Tensor) -> "GPSurrogate":
-        """Fit on ``X [n, d]``, ``Y [n, m]`` (minimized objectives; float64 recommended)."""
+    def fit(self, X: Tensor, Y: Tensor, *, maxiter: int | None = None) -> "GPSurrogate":
+        """Fit on ``X [n, d]``, ``Y [n, m]`` (minimized objectives; float64 recommended).
+        ``maxiter`` caps the L-BFGS iterations of the marginal-likelihood fit (``None``: BoTorch's)."""
         from botorch.fit import fit_gpytorch_mll
         from botorch.models import SingleTaskGP
         from botorch.models.transforms import Normalize, Standardize
@@ -39,15 +40,15 @@ class GPSurrogate:
 
         X, Y = X.detach(), Y.detach()
         d, m = X.shape[-1], Y.shape[-1]
-        covar = ScaleKernel(MaternKernel(nu=self.nu, ard_num_dims=d, batch_shape=torch.Size([m])),
-                            batch_shape=torch.Size([m]))
+        batch = torch.Size([m]) if m > 1 else torch.Size([])  # a one-output SingleTaskGP has no batch
+        covar = ScaleKernel(MaternKernel(nu=self.nu, ard_num_dims=d, batch_shape=batch), batch_shape=batch)
         model = SingleTaskGP(X, Y, covar_module=covar,
                              input_transform=Normalize(d, bounds=self.bounds.to(X)),
                              outcome_transform=Standardize(m=m))
         mll = ExactMarginalLogLikelihood(model.likelihood, model)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # optimizer chatter on tiny data sets
-            fit_gpytorch_mll(mll)
+            fit_gpytorch_mll(mll, optimizer_kwargs=None if maxiter is None else {"options": {"maxiter": maxiter}})
         model.eval()
         self.model = model
         return self

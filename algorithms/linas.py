@@ -1,0 +1,251 @@
+"""Predictor-assisted evolutionary multi-objective search: the LINAS loop of Intel's DyNAS-T, as
+used by InstaTune (Sridhar et al., "InstaTune: Instantaneous Neural Architecture Search During
+Fine-Tuning", ICCV Workshops 2023) and SimQ-NAS (Sarah et al., "SimQ-NAS: Simultaneous
+Quantization Policy and Neural Architecture Search", 2023), for any number of objectives.
+
+One outer iteration (:meth:`LINAS.step`):
+
+1. fit one predictor per objective on every measured point, chosen among ridge, RBF-SVR, a GP
+   and an MLP ensemble by cross-validated Kendall's tau (:mod:`moo.algorithms.predictors`);
+2. run a long NSGA-II (:class:`moo.algorithms.evolutionary.NSGA2`) on the predictors' means;
+3. measure the ``batch_size`` candidates of its final population and non-dominated archive with
+   the highest predicted hypervolume improvement over the measured front, chosen greedily, each
+   pick added to the front at its predicted mean ("kriging believer") so the batch spreads out.
+   Where the chosen predictor has an uncertainty (GP, MLP ensemble) the improvement is its
+   expectation under the predictive normal, by Monte Carlo with common random numbers.
+
+The first iteration measures ``n_init`` random points. Defaults follow DyNAS-T's LINAS
+(population 50, the first population random, each iteration measuring a population's worth of
+candidates from an inner NSGA-II of 50 x 100 = 5,000 predictor evaluations). Differences from
+DyNAS-T: it fits only ridge/SVR predictors without uncertainty and takes the inner search's
+final population as the next batch; here predictors are selected per objective, uncertainty is
+used, the batch is chosen by hypervolume improvement, and the number of objectives is free.
+
+Objectives are min-max normalized by the measured points before fitting, and the hypervolume
+reference point is ``1 + ref_offset`` in that space. Predictor features come from the problem's
+``encode(X)`` when it has one (e.g. :class:`moo.problems.nas.NASDigits`, which maps genotypes of
+one architecture to one feature vector), else from :func:`default_features`. Candidates whose
+features were already measured are never measured again.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from torch import Tensor
+
+from moo.algorithm import Algorithm, StepInfo, bounds_on
+from moo.errors import MooValueError
+from moo.indicators import hv_improvement
+from moo.pareto import non_dominated_mask
+from moo.problem import Problem
+from moo.registry import register_algorithm
+
+from .evolutionary import NSGA2
+from .evolutionary.operators import VariableLayout, sample_uniform
+from .predictors import PREDICTORS, Predictor, select_predictor
+
+
+def default_features(X: Tensor, problem: Problem) -> Tensor:
+    """Predictor features: real and integer variables scaled to ``[0, 1]`` by the bounds,
+    categorical variables one-hot encoded."""
+    xl, xu = bounds_on(problem, X)
+    scaled = (X - xl) / (xu - xl).clamp_min(1e-12)
+    types = problem.var_types or ("real",) * problem.n_var
+    parts = []
+    for j, t in enumerate(types):
+        if t == "cat":
+            k = int(xu[j].item() - xl[j].item()) + 1
+            idx = (X[..., j] - xl[j]).round().clamp(0, k - 1).long()
+            parts.append(torch.nn.functional.one_hot(idx, k).to(X.dtype))
+        else:
+            parts.append(scaled[..., j:j + 1])
+    return torch.cat(parts, dim=-1)
+
+
+def new_rows(C: Tensor, existing: Tensor) -> Tensor:
+    """Mask of the rows of ``C`` equal neither to a row of ``existing`` nor to an earlier row of ``C``."""
+    pool = torch.cat([existing, C])
+    _, inverse = torch.unique(pool, dim=0, return_inverse=True)
+    first = torch.full((int(inverse.max()) + 1,), pool.shape[0], dtype=torch.long, device=C.device)
+    first.scatter_reduce_(0, inverse, torch.arange(pool.shape[0], device=C.device), reduce="amin")
+    own = torch.arange(existing.shape[0], pool.shape[0], device=C.device)
+    return first[inverse[own]] == own
+
+
+class PredictedProblem(Problem):
+    """``problem`` with its objectives replaced by the predictors' means (the inner search's target)."""
+
+    def __init__(self, problem: Problem, models: list[Predictor], features: Callable[[Tensor], Tensor]):
+        super().__init__(problem.n_var, len(models), problem.bounds, var_types=problem.var_types,
+                         name=f"{problem.name}-predicted")
+        self.models, self.features = models, features
+
+    def predict(self, X: Tensor) -> tuple[Tensor, Tensor]:
+        """Predicted means and standard deviations ``[..., m]`` (std 0 where a predictor has none)."""
+        Z = self.features(X)
+        means, stds = [], []
+        for model in self.models:
+            mean, std = model.predict(Z)
+            means.append(mean)
+            stds.append(torch.zeros_like(mean) if std is None else std)
+        return torch.stack(means, -1).to(X.dtype), torch.stack(stds, -1).to(X.dtype)
+
+    def _evaluate(self, X: Tensor) -> Tensor:
+        return self.predict(X)[0]
+
+
+@register_algorithm("linas")
+class LINAS(Algorithm):
+    """Predictor-assisted NSGA-II (DyNAS-T's LINAS, InstaTune 2023, SimQ-NAS 2023); see the
+    module docstring."""
+
+    name = "linas"
+
+    @dataclass
+    class Config:
+        """Args:
+            pop_size: inner NSGA-II population (DyNAS-T: 50).
+            n_init: random points measured first (``None``: ``pop_size``, as DyNAS-T).
+            batch_size: points measured per iteration (``None``: ``pop_size``, as DyNAS-T).
+            inner_generations: inner NSGA-II generations on the predictors (DyNAS-T: 5,000
+                predictor evaluations, i.e. 100 generations of 50).
+            predictors: candidates for every objective, chosen by cross-validated Kendall's tau.
+            n_folds: cross-validation folds for that choice.
+            n_mc: Monte Carlo samples of the expected hypervolume improvement.
+            ref_offset: reference point ``1 + ref_offset`` in normalized objectives.
+        """
+
+        pop_size: int = 50
+        n_init: int | None = None
+        batch_size: int | None = None
+        inner_generations: int = 100
+        predictors: tuple[str, ...] = ("ridge", "svr", "gp", "mlp")
+        n_folds: int = 5
+        n_mc: int = 64
+        ref_offset: float = 0.1
+
+    def _setup(self) -> None:
+        c = self.config
+        for name in ("pop_size", "inner_generations", "n_folds", "n_mc"):
+            value = getattr(c, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < (2 if name != "inner_generations" else 1):
+                raise MooValueError(f"{name} must be an integer >= 2 (>= 1 for inner_generations), got {value!r}")
+        for name in ("n_init", "batch_size"):
+            value = getattr(c, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise MooValueError(f"{name} must be None or an integer >= 1, got {value!r}")
+        unknown = [p for p in c.predictors if p not in PREDICTORS]
+        if not c.predictors or unknown:
+            raise MooValueError(f"predictors must be a non-empty list among {sorted(PREDICTORS)}, got {c.predictors!r}")
+        if self.problem.n_constr:
+            raise MooValueError(f"linas handles unconstrained problems; {self.problem.name!r} has "
+                                f"n_constr={self.problem.n_constr} (use nsga2, which handles constraints)")
+        if not c.ref_offset > 0:
+            raise MooValueError(f"ref_offset must be > 0, got {c.ref_offset!r}")
+        like = torch.empty(0, dtype=self.dtype, device=self.device)
+        self.xl, self.xu = bounds_on(self.problem, like)
+        self.layout = VariableLayout(self.problem.var_types, self.problem.n_var, self.device)
+        encode = getattr(self.problem, "encode", None)
+        self.features = encode if callable(encode) else (lambda X: default_features(X, self.problem))
+        self.iteration = 0
+
+    # ------------------------------------------------------------------ loop
+    def step(self) -> StepInfo:
+        c = self.config
+        n = (c.n_init or c.pop_size) if self.iteration == 0 else (c.batch_size or c.pop_size)
+        n = n if self.remaining is None else min(n, self.remaining)
+        if n == 0:
+            return StepInfo()
+        X_seen, _ = self.archive
+        if X_seen.shape[0] < 2:
+            X = self._fresh_random(n, self.features(X_seen))
+            extras = {}
+        else:
+            X, extras = self._propose(n)
+        F = self.evaluate(X)
+        self.iteration += 1
+        return StepInfo(X=X, F=F, n_evals=X.shape[0], extras={"iteration": self.iteration, **extras})
+
+    def _fresh_random(self, n: int, seen: Tensor, tries: int = 20) -> Tensor:
+        """``n`` random points whose features differ from ``seen`` and from each other (as many
+        as ``tries`` rounds of sampling find; repeats fill the rest)."""
+        out = self.xl.new_empty(0, self.problem.n_var)
+        for _ in range(tries):
+            X = sample_uniform(4 * n, self.xl, self.xu, self.layout, generator=self.generator)
+            Z = self.features(X)
+            keep = new_rows(Z, torch.cat([seen, self.features(out)]))
+            out = torch.cat([out, X[keep][: n - out.shape[0]]])
+            if out.shape[0] == n:
+                return out
+        extra = sample_uniform(n - out.shape[0], self.xl, self.xu, self.layout, generator=self.generator)
+        return torch.cat([out, extra])
+
+    def _propose(self, n: int) -> tuple[Tensor, dict]:
+        c = self.config
+        X_seen, F_seen = self.archive
+        Z_seen = self.features(X_seen)
+        lo, hi = F_seen.min(0).values, F_seen.max(0).values
+        Y = (F_seen - lo) / (hi - lo).clamp_min(1e-12)
+        models, chosen = [], {}
+        for j in range(Y.shape[1]):
+            model, scores = select_predictor(Z_seen, Y[:, j], candidates=c.predictors, n_folds=c.n_folds,
+                                             generator=self.generator)
+            models.append(model)
+            chosen[f"predictor_{j}"] = model.name
+            chosen[f"tau_{j}"] = scores[model.name]
+        surrogate = PredictedProblem(self.problem, models, self.features)
+        inner = NSGA2(pop_size=c.pop_size)
+        seed = int(torch.randint(2 ** 62, (1,), generator=self.generator, device=self.generator.device))
+        inner.setup(surrogate, seed=seed, device=self.device, dtype=self.dtype,
+                    budget=c.pop_size * (c.inner_generations + 1))
+        while inner.remaining:
+            inner.step()
+        X_arch, F_arch = inner.archive
+        pool = torch.cat([inner.X, X_arch[non_dominated_mask(F_arch)]])
+        keep = new_rows(self.features(pool), Z_seen)
+        pool = pool[keep]
+        if pool.shape[0] < n:  # the inner search converged onto measured points: add random ones
+            Z_all = torch.cat([Z_seen, self.features(pool)])
+            pool = torch.cat([pool, self._fresh_random(n - pool.shape[0], Z_all)])
+        pick = self._greedy_ehvi(surrogate, pool, Y, n)
+        return pool[pick], chosen
+
+    def _greedy_ehvi(self, surrogate: PredictedProblem, pool: Tensor, Y: Tensor, n: int) -> Tensor:
+        """Indices of ``n`` rows of ``pool`` picked one by one by expected hypervolume improvement
+        over the measured front ``Y`` plus the predicted means of the earlier picks."""
+        c = self.config
+        mean, std = surrogate.predict(pool)
+        eps = torch.randn((c.n_mc,) + mean.shape, generator=self.generator, dtype=mean.dtype,
+                          device=self.generator.device).to(mean.device)
+        samples = mean + std * eps  # [S, k, m]; identical to the mean where std is 0
+        ref = torch.full((Y.shape[1],), 1.0 + c.ref_offset, dtype=Y.dtype, device=Y.device)
+        front = Y[non_dominated_mask(Y)]
+        taken = torch.zeros(pool.shape[0], dtype=torch.bool, device=pool.device)
+        picks = []
+        for _ in range(n):
+            ehvi = hv_improvement(samples, front, ref).mean(0)
+            ehvi = torch.where(taken, torch.full_like(ehvi, -1.0), ehvi)
+            i = int(ehvi.argmax())
+            if float(ehvi[i]) <= 0.0:
+                # nothing improves the front: the candidate closest to being non-dominated,
+                # i.e. with the smallest shift max_p min_j (c_j - p_j) that escapes dominance
+                gap = (mean.unsqueeze(1) - front.unsqueeze(0)).min(-1).values.max(-1).values
+                i = int(torch.where(taken, torch.full_like(gap, float("inf")), gap).argmin())
+            picks.append(i)
+            taken[i] = True
+            front = torch.cat([front, mean[i:i + 1]])
+        return torch.tensor(picks, dtype=torch.long, device=pool.device)
+
+    # ------------------------------------------------------------------ checkpoints
+    def state_dict(self) -> dict:
+        """The archive, the generator and the iteration count: predictors and the inner search
+        are rebuilt from them, so a resumed run continues exactly."""
+        state = self._base_state()
+        state["iteration"] = self.iteration
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        self._load_base_state(state)
+        self.iteration = int(state["iteration"])
