@@ -7,12 +7,13 @@ Arrays are accepted; results live on ``F``'s device.
 """
 from __future__ import annotations
 
+import bisect
 import math
 
 import torch
 from torch import Tensor
 
-from moo.errors import NonFiniteError, ShapeError
+from moo.errors import MooValueError, NonFiniteError, ShapeError
 from moo.problem import as_tensor
 
 __all__ = [
@@ -117,16 +118,100 @@ def non_dominated_mask(F, *, mask: Tensor | None = None) -> Tensor:
     return keep if mask is None else keep & mask
 
 
-def non_dominated_rank(F, *, mask: Tensor | None = None) -> Tensor:
+def _lex_order(F: Tensor) -> Tensor:
+    """Indices sorting the rows of ``F`` lexicographically (first objective first)."""
+    order = torch.arange(F.shape[0], device=F.device)
+    for k in reversed(range(F.shape[1])):
+        order = order[torch.argsort(F[order, k], stable=True)]
+    return order
+
+
+def _sorted_dominance(F: Tensor) -> Tensor:
+    """``D[i, j]``: row ``i`` dominates row ``j``, for rows already in lexicographic order.
+
+    A row never dominates one before it in that order, so only the upper triangle is built and
+    the first objective needs no comparison; objectives are compared one at a time (a reduction
+    over a short last dimension is slow), and exact duplicates (adjacent) are then excluded.
+    """
+    n = F.shape[0]
+    le = torch.ones(n, n, dtype=torch.bool, device=F.device).triu_(1)
+    for k in range(1, F.shape[1]):
+        a = F[:, k]
+        le.logical_and_(a.unsqueeze(1) <= a.unsqueeze(0))
+    same = (F[1:] == F[:-1]).all(1)
+    if bool(same.any()):
+        group = torch.cat([same.new_zeros(1), ~same]).cumsum(0)
+        le.logical_and_(group.unsqueeze(1) != group.unsqueeze(0))
+    return le
+
+
+def _rank_single(F: Tensor, n_stop: int) -> Tensor:
+    """Front indices of one unpadded set ``F [n, m]``, computed until at least ``n_stop`` rows
+    are ranked (later rows get ``-1``). An order of magnitude faster than the batched peel at
+    survival-step sizes: two objectives are ranked whole by a sort in ``O(n log n)``; more
+    peel a dominance matrix built only above the diagonal of the lexicographic order, where each
+    front subtracts only its own rows and ranking stops early."""
+    if F.shape[1] == 2:
+        return _ranks_2d(F)
+    order = _lex_order(F)
+    D = _sorted_dominance(F[order]).view(torch.uint8)  # byte sums are much faster than bool sums
+    counts = D.sum(0, dtype=torch.int32)
+    rank = torch.full((F.shape[0],), -1, dtype=torch.long, device=F.device)
+    todo = torch.ones(F.shape[0], dtype=torch.bool, device=F.device)
+    r, ranked = 0, 0
+    while ranked < n_stop:
+        front = (todo & (counts == 0)).nonzero().flatten()
+        rank[order[front]] = r
+        todo[front] = False
+        counts -= D[front].sum(0, dtype=torch.int32)
+        ranked += len(front)
+        r += 1
+    return rank
+
+
+def _ranks_2d(F: Tensor) -> Tensor:
+    """All front indices for two objectives in ``O(n log n)`` (Jensen 2003): visit the rows in
+    lexicographic order; front ``k``'s most recent member has its smallest ``f2`` and those
+    "tails" increase with ``k``, so a row joins the first front whose tail has a larger ``f2``
+    (an exact duplicate of the previous row joins that row's front)."""
+    order = torch.argsort(F[:, 1], stable=True)
+    order = order[torch.argsort(F[order, 0], stable=True)]
+    pts = F[order].tolist()
+    tails: list[float] = []
+    ranks = [0] * len(pts)
+    prev = None
+    for i, (a, b) in enumerate(pts):
+        if prev is not None and a == prev[0] and b == prev[1]:
+            ranks[i] = ranks[i - 1]
+            continue
+        k = bisect.bisect_right(tails, b)
+        if k == len(tails):
+            tails.append(b)
+        else:
+            tails[k] = b
+        ranks[i] = k
+        prev = (a, b)
+    rank = torch.empty(F.shape[0], dtype=torch.long, device=F.device)
+    rank[order] = torch.tensor(ranks, dtype=torch.long, device=F.device)
+    return rank
+
+
+def non_dominated_rank(F, *, mask: Tensor | None = None, n_stop: int | None = None) -> Tensor:
     """Front index of every row, ``LongTensor [..., n]``: 0 for the non-dominated rows, 1 for the
     rows non-dominated once front 0 is removed, and so on (Deb et al. 2002, NSGA-II's fast
     non-dominated sort; the same ranks as pymoo's ``NonDominatedSorting``). Duplicates share a
     rank. Padded rows get rank ``-1``.
 
     Builds the ``[..., n, n]`` dominance matrix once (``O(n^2)`` memory), then peels one front per
-    iteration.
+    iteration. A single unpadded set ``[n, m]`` takes a faster path, and there ``n_stop`` ends
+    the sort once at least that many rows are ranked (the rest get ``-1``; pymoo's
+    ``n_stop_if_ranked``, what an NSGA survival step needs).
     """
     F, mask = _check_points(F, mask)
+    if F.dim() == 2 and mask is None:
+        return _rank_single(F, F.shape[0] if n_stop is None else n_stop)
+    if n_stop is not None:
+        raise MooValueError("n_stop applies to a single unpadded set F [n, m]")
     D = _dominance(F, mask)
     counts = D.sum(-2)  # number of dominators of each row (exact integer counts on every device)
     rank = torch.full(F.shape[:-1], -1, dtype=torch.long, device=F.device)

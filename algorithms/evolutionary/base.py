@@ -1,0 +1,159 @@
+"""The generational loop shared by NSGA-II and NSGA-III.
+
+One :meth:`GeneticAlgorithm.step` is one generation: the first evaluates a random initial
+population, every later one selects parents, makes ``pop_size`` offspring (crossover, mutation,
+duplicate elimination), evaluates them and keeps ``pop_size`` survivors of parents and
+offspring. The last generation is truncated so that the budget is never exceeded.
+Subclasses choose parents (:meth:`_select_parents`) and survivors (:meth:`_survive`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from moo.algorithm import Algorithm, StepInfo, bounds_on
+from moo.errors import MooValueError
+from moo.pareto import non_dominated_mask
+
+from .operators import VariableLayout, sample_uniform, variation
+from .selection import total_violation
+
+
+class GeneticAlgorithm(Algorithm):
+    """Base of the torch genetic algorithms (see the module docstring)."""
+
+    @dataclass
+    class Config:
+        pop_size: int = 100
+        eta_c: float = 15.0
+        prob_c: float = 0.9
+        eta_m: float = 20.0
+        prob_m: float | None = None
+        eliminate_duplicates: bool = True
+
+    _MAX_MATING_ROUNDS = 100  # as pymoo: give up filling the offspring after this many rounds
+
+    def _setup(self) -> None:
+        c = self.config
+        if c.pop_size is not None and (isinstance(c.pop_size, bool) or int(c.pop_size) != c.pop_size
+                                       or c.pop_size < 2):
+            raise MooValueError(f"pop_size must be an integer >= 2, got {c.pop_size!r}")
+        like = torch.empty(0, dtype=self.dtype, device=self.device)
+        self.xl, self.xu = bounds_on(self.problem, like)
+        self.layout = VariableLayout(self.problem.var_types, self.problem.n_var, self.device)
+        self.pop_size = self._pop_size()
+        self.X: Tensor | None = None
+        self.F: Tensor | None = None
+        self.cv: Tensor | None = None
+        self.generation = 0
+
+    def _pop_size(self) -> int:
+        return int(self.config.pop_size)
+
+    # ------------------------------------------------------------------ hooks
+    def _select_parents(self, n_pairs: int) -> tuple[Tensor, Tensor]:
+        """Indices of ``n_pairs`` mating pairs in the current population."""
+        raise NotImplementedError
+
+    def _survive(self, F: Tensor, cv: Tensor, n_survive: int) -> Tensor:
+        """Indices of the ``n_survive`` rows of ``F`` that form the next population; may set
+        per-member attributes for the next mating selection (in the returned order)."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ loop
+    def _evaluate_batch(self, X: Tensor) -> tuple[Tensor, Tensor]:
+        F = self.evaluate(X)
+        cv = (total_violation(self.problem.constraints(X)) if self.problem.n_constr
+              else torch.zeros(X.shape[0], dtype=F.dtype, device=F.device))
+        return F, cv
+
+    def _budgeted(self, n: int) -> int:
+        return n if self.remaining is None else min(n, self.remaining)
+
+    def step(self) -> StepInfo:
+        if self.X is None:
+            n = self._budgeted(self.pop_size)
+            if n == 0:
+                return StepInfo()
+            X = sample_uniform(n, self.xl, self.xu, self.layout, generator=self.generator)
+            F, cv = self._evaluate_batch(X)
+            keep = self._survive(F, cv, n)
+            self.X, self.F, self.cv = X[keep], F[keep], cv[keep]
+            self.generation = 1
+            return StepInfo(X=X, F=F, n_evals=n)
+        n = self._budgeted(self.pop_size)
+        if n == 0:
+            return StepInfo()
+        Xo = self._offspring(n)
+        Fo, cvo = self._evaluate_batch(Xo)
+        X, F, cv = torch.cat([self.X, Xo]), torch.cat([self.F, Fo]), torch.cat([self.cv, cvo])
+        keep = self._survive(F, cv, min(self.pop_size, X.shape[0]))
+        self.X, self.F, self.cv = X[keep], F[keep], cv[keep]
+        self.generation += 1
+        return StepInfo(X=Xo, F=Fo, n_evals=Xo.shape[0], extras={"generation": self.generation})
+
+    def _offspring(self, n: int) -> Tensor:
+        """``n`` new (non-duplicate, where possible) offspring of the current population."""
+        c = self.config
+        accepted = self.X.new_empty(0, self.X.shape[1])
+        for _ in range(self._MAX_MATING_ROUNDS):
+            need = n - accepted.shape[0]
+            i, j = self._select_parents((need + 1) // 2)
+            C = variation(self.X[i], self.X[j], self.xl, self.xu, self.layout, eta_c=c.eta_c,
+                          prob_c=c.prob_c, eta_m=c.eta_m, prob_m=c.prob_m, generator=self.generator)
+            if c.eliminate_duplicates:
+                C = _drop_duplicates(C, torch.cat([self.X, accepted]))
+            accepted = torch.cat([accepted, C[:need]])
+            if accepted.shape[0] >= n or not c.eliminate_duplicates:
+                break
+        return accepted
+
+    # ------------------------------------------------------------------ results
+    def approximation(self) -> tuple[Tensor, Tensor]:
+        """The non-dominated feasible members of the current population (all members when none
+        is feasible)."""
+        if self.X is None:
+            return super().approximation()
+        X, F = self.X, self.F
+        feasible = self.cv <= 0
+        if bool(feasible.any()):
+            X, F = X[feasible], F[feasible]
+        mask = non_dominated_mask(F)
+        return X[mask], F[mask]
+
+    def state_dict(self) -> dict:
+        state = self._base_state()
+        state["generation"] = self.generation
+        if self.X is not None:
+            state.update(pop_X=self.X.cpu(), pop_F=self.F.cpu(), pop_cv=self.cv.cpu())
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        self._load_base_state(state)
+        self.generation = int(state["generation"])
+        if "pop_X" in state:
+            to = dict(device=self.device, dtype=self.dtype)
+            self.X, self.F, self.cv = state["pop_X"].to(**to), state["pop_F"].to(**to), state["pop_cv"].to(**to)
+
+
+def _drop_duplicates(C: Tensor, existing: Tensor) -> Tensor:
+    """Rows of ``C`` equal neither to a row of ``existing`` nor to an earlier row of ``C``.
+
+    Rows are first hashed by a fixed projection (equal rows share a key); only rows whose key
+    occurs more than once are compared exactly, which keeps this cheap for large populations.
+    """
+    pool = torch.cat([existing, C])
+    weights = torch.arange(1, pool.shape[1] + 1, dtype=pool.dtype, device=pool.device).sqrt()
+    _, key_inv, key_count = torch.unique(pool @ weights, return_inverse=True, return_counts=True)
+    suspect = (key_count[key_inv] > 1).nonzero().flatten()
+    keep = torch.ones(C.shape[0], dtype=torch.bool, device=C.device)
+    if len(suspect):
+        _, inverse = torch.unique(pool[suspect], dim=0, return_inverse=True)
+        first = torch.full((int(inverse.max()) + 1,), pool.shape[0], dtype=torch.long, device=C.device)
+        first.scatter_reduce_(0, inverse, suspect, reduce="amin")
+        dup = suspect[first[inverse] != suspect]          # a later copy of an earlier row
+        dup = dup[dup >= existing.shape[0]] - existing.shape[0]
+        keep[dup] = False
+    return C[keep]

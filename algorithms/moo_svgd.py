@@ -1,0 +1,234 @@
+"""MOO-SVGD: Stein variational particles that profile a Pareto front.
+
+Liu, Tong & Liu, "Profiling Pareto Front With Multi-Objective Stein Variational Gradient
+Descent", NeurIPS 2021 (reference code: github.com/gnobitab/MultiObjectiveSampling).
+
+A set of particles ``x_1 .. x_n`` in decision space moves along the SVGD field
+
+    phi(x_i) = 1/n * sum_j [ k(x_j, x_i) * (-g_j) - grad_{x_i} k(x_j, x_i) ]
+
+where ``g_j`` is particle ``j``'s MGDA min-norm combination of its objective gradients (its
+common descent direction; closed form for two objectives, Frank-Wolfe for more) and ``k`` is an
+RBF kernel on the particles' *objective vectors*: ``k_ij = exp(-||f_i - f_j||^2 / (s * h))`` with
+the median heuristic ``h = median_{i<j} ||f_i - f_j||^2 / log n`` and a scale ``s``. The first
+term drives every particle towards the front; the second pushes particles apart along it.
+The step is taken by Adam (the reference code's optimiser, lr 5e-4), after which particles are
+clamped into the box (shrunk by a relative margin, as the reference code clamps into
+``[1e-6, 1 - 1e-6]``).
+
+Differences from the reference code, on purpose:
+
+* Bandwidth. The reference code writes ``exp(-d / 5e-6*h)``, which Python reads as
+  ``exp(-d * h / 5e-6)``: the median heuristic ends up in the numerator, so a larger spread makes
+  the kernel *narrower*. Here the intended formula ``exp(-d / (s * h))`` is used with the scale
+  ``s`` exposed as ``Config.kernel_scale``. The default ``s = 0.01`` was chosen on ZDT1-3: with the
+  plain median heuristic (``s = 1``, Liu & Wang, NeurIPS 2016) the kernel spans the whole front,
+  and since the MGDA term vanishes along the front nothing holds the particles back: they pile
+  up at the front's two ends. ``s = 0.01`` makes the kernel about one inter-particle spacing wide
+  (near-neighbour repulsion), the regime the reference code's narrow kernel is in.
+* Median. The reference code takes the median over the full ``n x n`` matrix, zero diagonal
+  included; here it is over the distinct pairs ``i < j``.
+* Gradient normalization. The reference code normalizes each objective's gradient matrix along
+  the *particle* axis (``normalize(grad, dim=0)``: every decision variable's column to unit norm
+  across particles), which couples particles. By default the raw gradients are used (plain MGDA,
+  each particle independent of the others); ``Config.normalize_gradients="column"`` gives the
+  reference behaviour and ``"particle"`` scales each particle's gradient of each objective to
+  unit norm. On ZDT1-3 at 5,000 iterations the raw gradients gave the highest hypervolume
+  (ZDT1 0.964 / ZDT2 0.928 / ZDT3 0.985 of the front's, against 0.947 / 0.874 / 0.985 for
+  ``"particle"``, 0.909 on ZDT1 for ``"column"``).
+* Bounds. The reference code only clamps. A clamped particle whose Pareto-optimal value lies
+  on a bound (every ZDT problem: ``x_2 .. x_n = 0``) then still sees the unconstrained
+  objective gradients, is never Pareto-stationary, and MGDA keeps drifting it along the front
+  towards ``f_1 = 0``. Here the gradients are projected on the box's tangent cone before MGDA
+  (components pushing out of an active bound are dropped; ``Config.project_gradients``), so the
+  min-norm direction vanishes on the constrained Pareto set, then particles are clamped. An
+  objective left with no feasible descent (at its constrained minimum, e.g. ``f_1 = x_1`` at
+  ``x_1 = 0``) is dropped from the min-norm problem, so such weakly optimal particles keep
+  improving the other objectives instead of stopping.
+* Any number of objectives and any box (the reference code is written for two objectives on
+  ``[0, 1]^d``).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from moo.algorithm import Algorithm, StepInfo, bounds_on
+from moo.errors import MooTypeError, MooValueError
+from moo.pareto import non_dominated_mask
+from moo.registry import register_algorithm
+
+from .mgda import min_norm_direction
+
+
+def median_bandwidth(D2: Tensor) -> Tensor:
+    """The median heuristic ``median_{i<j} D2_ij / log n`` for squared distances ``D2 [n, n]``
+    (NumPy's median: the mean of the two middle values)."""
+    n = D2.shape[0]
+    iu = torch.triu_indices(n, n, offset=1, device=D2.device)
+    return torch.quantile(D2[iu[0], iu[1]], 0.5) / math.log(n)
+
+
+def rbf_objective_kernel(F: Tensor, scale: float) -> Tensor:
+    """RBF kernel ``[n, n]`` on objective vectors ``F [n, m]`` with the median-heuristic bandwidth
+    (treated as a constant, as in SVGD); differentiable in ``F``."""
+    D2 = (F.unsqueeze(1) - F.unsqueeze(0)).pow(2).sum(-1)
+    h = median_bandwidth(D2.detach()).clamp(min=torch.finfo(F.dtype).tiny)
+    # Far pairs contribute nothing; the floor keeps exp out of slow subnormal arithmetic.
+    return torch.exp((-D2 / (scale * h)).clamp(min=-300.0))
+
+
+@register_algorithm("moo-svgd")
+class MOOSVGD(Algorithm):
+    """MOO-SVGD (Liu, Tong & Liu, NeurIPS 2021); see the module docstring.
+
+    One :meth:`step` is one SVGD iteration: it evaluates every particle with gradients
+    (``n_particles`` evaluations) and moves them. The approximation set is the non-dominated
+    particles, with the objective values of their last evaluation.
+    """
+
+    name = "moo-svgd"
+
+    @dataclass
+    class Config:
+        """Args:
+            n_particles: number of particles (the paper's ZDT runs: 50).
+            lr: step size (reference code: Adam with 5e-4).
+            betas: Adam's moment decay rates.
+            optimizer: ``"adam"`` (the reference code's) or ``"sgd"`` (plain steps ``lr * phi``).
+            kernel_scale: ``s`` in ``exp(-||f_i - f_j||^2 / (s h))``; see the module docstring.
+            repulsion: whether to add the kernel-gradient term (``False`` gives independent
+                MGDA particles smoothed by the kernel).
+            normalize_gradients: ``"none"`` (raw gradients); ``"particle"`` scales each
+                particle's gradient of each objective to unit norm; ``"column"`` is the reference
+                code's ``normalize(grad, dim=0)`` (each variable's column to unit norm across
+                particles).
+            bound_margin: particles are clamped into the box shrunk by this fraction of its width.
+            project_gradients: drop, at a particle on a bound, every gradient component whose
+                descent step would leave the box (projected MGDA; see the module docstring).
+        """
+
+        n_particles: int = 50
+        lr: float = 5e-4
+        betas: tuple = (0.9, 0.999)
+        kernel_scale: float = 1e-2
+        repulsion: bool = True
+        normalize_gradients: str = "none"
+        bound_margin: float = 1e-6
+        project_gradients: bool = True
+        optimizer: str = "adam"
+
+    def _setup(self) -> None:
+        c = self.config
+        if not self.problem.differentiable:
+            raise MooTypeError(f"moo-svgd needs a differentiable problem (gradients of the objectives); "
+                               f"{self.problem.name!r} has differentiable=False")
+        if self.problem.var_types is not None:
+            raise MooTypeError(f"moo-svgd needs real variables; {self.problem.name!r} has var_types "
+                               f"{self.problem.var_types}")
+        if isinstance(c.n_particles, bool) or int(c.n_particles) != c.n_particles or c.n_particles < 2:
+            raise MooValueError(f"n_particles must be an integer >= 2, got {c.n_particles!r}")
+        for arg, allowed in (("normalize_gradients", ("particle", "column", "none")),
+                             ("optimizer", ("adam", "sgd"))):
+            if getattr(c, arg) not in allowed:
+                raise MooValueError(f"{arg} must be one of {allowed}, got {getattr(c, arg)!r}")
+        for arg in ("lr", "kernel_scale"):
+            if not getattr(c, arg) > 0:
+                raise MooValueError(f"{arg} must be > 0, got {getattr(c, arg)!r}")
+        if not 0 <= c.bound_margin < 0.5:
+            raise MooValueError(f"bound_margin must be in [0, 0.5), got {c.bound_margin!r}")
+        like = torch.empty(0, dtype=self.dtype, device=self.device)
+        xl, xu = bounds_on(self.problem, like)
+        margin = c.bound_margin * (xu - xl)
+        self.low, self.high = xl + margin, xu - margin
+        u = torch.rand(int(c.n_particles), self.problem.n_var, generator=self.generator,
+                       dtype=self.dtype, device=self.device)
+        self.X = self.low + u * (self.high - self.low)
+        self.F: Tensor | None = None     # objectives of the particles at their last evaluation
+        self.X_eval: Tensor | None = None
+        self.adam_m = torch.zeros_like(self.X)
+        self.adam_v = torch.zeros_like(self.X)
+        self.iteration = 0
+
+    # ------------------------------------------------------------------ one SVGD iteration
+    def _field(self, X: Tensor) -> tuple[Tensor, Tensor]:
+        """The update direction (to be *subtracted*) for every particle, and their objectives."""
+        c = self.config
+        X = X.detach().requires_grad_(True)
+        F = self.evaluate(X, archive=False)
+        m = F.shape[1]
+        # Rows are independent, so the gradient of a column sum gives every particle's gradient.
+        G = torch.stack([torch.autograd.grad(F[:, k].sum(), X, retain_graph=True)[0] for k in range(m)], dim=1)
+        if c.project_gradients:
+            # Tangent cone of the box: a descent step must not leave it at an active bound.
+            Xd = X.detach().unsqueeze(1)
+            leaving = ((Xd <= self.low) & (G > 0)) | ((Xd >= self.high) & (G < 0))
+            G = torch.where(leaving, torch.zeros_like(G), G)
+            # An objective with no feasible descent left is at a constrained minimum; leaving it
+            # in the hull would make the particle (weakly optimal) stop. Replace its gradient by
+            # another objective's, which removes it from the min-norm problem.
+            norms = G.norm(dim=-1)                                         # [n, m]
+            largest = G.gather(1, norms.argmax(1).view(-1, 1, 1).expand(-1, 1, G.shape[-1]))
+            G = torch.where((norms == 0).unsqueeze(-1), largest, G)
+        if c.normalize_gradients == "particle":
+            G = G / G.norm(dim=-1, keepdim=True).clamp(min=torch.finfo(G.dtype).tiny)
+        elif c.normalize_gradients == "column":
+            G = G / G.norm(dim=0, keepdim=True).clamp(min=torch.finfo(G.dtype).tiny)
+        g = min_norm_direction(G)                                   # [n, d]
+        K = rbf_objective_kernel(F, c.kernel_scale)
+        drive = K.detach() @ g
+        if c.repulsion:
+            # grad_{x_i} sum_{jk} K_jk = 2 sum_j grad_{x_i} K_ij (K symmetric).
+            drive = drive + 0.5 * torch.autograd.grad(K.sum(), X)[0]
+        return drive / X.shape[0], F.detach()
+
+    def step(self) -> StepInfo:
+        n = self.X.shape[0]
+        if self.remaining is not None and self.remaining < n:
+            # Too few evaluations left for an SVGD iteration: spend them on the current positions
+            # of the first particles (archived), so a budget that is not a multiple of
+            # n_particles ends exactly and never overruns.
+            X = self.X[: self.remaining]
+            return StepInfo(X=X, F=self.evaluate(X).detach() if len(X) else None, n_evals=len(X))
+        direction, F = self._field(self.X)
+        self.X_eval, self.F = self.X.clone(), F
+        self.iteration += 1
+        if self.config.optimizer == "sgd":
+            step = self.config.lr * direction
+        else:
+            b1, b2 = self.config.betas
+            self.adam_m = b1 * self.adam_m + (1 - b1) * direction
+            self.adam_v = b2 * self.adam_v + (1 - b2) * direction.pow(2)
+            m_hat = self.adam_m / (1 - b1 ** self.iteration)
+            v_hat = self.adam_v / (1 - b2 ** self.iteration)
+            step = self.config.lr * m_hat / (v_hat.sqrt() + 1e-8)
+        self.X = torch.minimum(torch.maximum(self.X - step, self.low), self.high)
+        return StepInfo(X=self.X_eval, F=F, n_evals=n, extras={"iteration": self.iteration})
+
+    # ------------------------------------------------------------------ results
+    def approximation(self) -> tuple[Tensor, Tensor]:
+        """The non-dominated particles at their last evaluation."""
+        if self.F is None:
+            return super().approximation()
+        mask = non_dominated_mask(self.F)
+        return self.X_eval[mask], self.F[mask]
+
+    def state_dict(self) -> dict:
+        state = self._base_state()
+        state.update(X=self.X.cpu(), adam_m=self.adam_m.cpu(), adam_v=self.adam_v.cpu(),
+                     iteration=self.iteration)
+        if self.F is not None:
+            state.update(X_eval=self.X_eval.cpu(), F=self.F.cpu())
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        self._load_base_state(state)
+        to = dict(device=self.device, dtype=self.dtype)
+        self.X = state["X"].to(**to)
+        self.adam_m, self.adam_v = state["adam_m"].to(**to), state["adam_v"].to(**to)
+        self.iteration = int(state["iteration"])
+        if "F" in state:
+            self.X_eval, self.F = state["X_eval"].to(**to), state["F"].to(**to)
