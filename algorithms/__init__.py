@@ -3,3 +3,5 @@ from moo.algorithms import peers  # noqa: F401
 from moo.algorithms import evolutionary  # noqa: F401
 from moo.algorithms import moo_svgd  # noqa: F401
 from moo.algorithms import linas  # noqa: F401
+from moo.algorithms import psl, psl_mobo, phn  # noqa: F401
+from moo.algorithms import svh_psl  # noqa: F401

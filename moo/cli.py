@@ -23,7 +23,7 @@ from pathlib import Path
 
 from moo.errors import MooError, MooValueError
 
-DEMO = {"problem": "zdt1", "algorithm": "pymoo.nsga2", "budget": 10000, "seed": 0}
+DEMO = {"problem": "zdt1", "algorithm": "psl", "budget": 10_000, "seed": 0}
 
 
 def _parse_value(text: str):
@@ -132,13 +132,26 @@ def _cmd_sample(args) -> None:
 
 
 def _cmd_demo(args) -> None:
+    import torch
+
+    from moo.indicators import Evaluator
+    from moo.registry import get_problem
     from moo.solve import solve
 
     out = Path(args.out)
-    print(f"demo: {DEMO['algorithm']} on {DEMO['problem']}, {DEMO['budget']} evaluations, seed {DEMO['seed']}")
-    result = solve(DEMO["problem"], DEMO["algorithm"], budget=DEMO["budget"], seed=DEMO["seed"], out=out,
-                   device="cpu")
+    print(f"demo: Pareto-set learning ({DEMO['algorithm']}) on {DEMO['problem']}, "
+          f"{DEMO['budget']} evaluations, seed {DEMO['seed']}")
+    problem = get_problem(DEMO["problem"])
+    result = solve(problem, DEMO["algorithm"], budget=DEMO["budget"], seed=DEMO["seed"], out=out, device="cpu")
     _finish(result, out)
+    ev = Evaluator.for_problem(problem)
+    front_hv = ev.hypervolume(problem.pareto_front(1000))
+    print(f"reference front hypervolume: {front_hv:.6g}; found {ev.hypervolume(result.F) / front_hv:.2%} of it")
+    prefs = torch.tensor([[0.9, 0.1], [0.5, 0.5], [0.1, 0.9]], dtype=torch.float64)
+    F = problem.evaluate(result.pareto_set(prefs))
+    print("the learned model, asked for three preferences:")
+    for p, f in zip(prefs.tolist(), F.tolist()):
+        print(f"  preference {p} -> objectives [{f[0]:.4f}, {f[1]:.4f}]")
 
 
 def _cmd_bench(args) -> None:

@@ -116,7 +116,9 @@ class Result:
                  f"approximation set: {self.F.shape[0]} non-dominated points"]
         if self.hv is not None:
             conv = m.get("conventions") or {}
-            lines.append(f"hypervolume: {self.hv:.6g} ({conv.get('description', 'see conventions')})")
+            space = "objectives normalized by ideal/nadir" if conv.get("normalization") == "ideal/nadir" \
+                else "raw objectives"
+            lines.append(f"hypervolume: {self.hv:.6g} ({space}, reference point {conv.get('ref_point')})")
         if self.F.shape[0]:
             lines.append(f"objective ranges: min {np.round(_np(self.F.min(0).values), 4).tolist()}, "
                          f"max {np.round(_np(self.F.max(0).values), 4).tolist()}")

@@ -50,9 +50,10 @@ def _history_evaluator(problem: Problem):
     from moo.indicators import Evaluator
 
     try:
-        return Evaluator.for_problem(problem)
+        evaluator = Evaluator.for_problem(problem)
     except MooError:
         return None
+    return evaluator if evaluator.ref_point is not None else None
 
 
 class _Progress:

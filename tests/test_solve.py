@@ -93,3 +93,17 @@ def test_resume_after_interruption_matches_uninterrupted_run(tmp_path, algorithm
 def test_resume_needs_a_run_folder(tmp_path):
     with pytest.raises(CheckpointError, match="run.json is missing"):
         moo.resume(tmp_path)
+
+
+class IdealOnly(Schaffer):
+    """Knows its ideal point but no nadir, reference point or front: no hypervolume convention."""
+
+    @property
+    def nadir(self):
+        return None
+
+
+def test_history_without_a_hypervolume_convention_has_no_hv_column():
+    res = moo.solve(IdealOnly(2), "pymoo.nsga2", budget=80, seed=0, device="cpu", progress=False, pop_size=20)
+    assert res.n_evals == 80 and res.hv is None
+    assert all("hv" not in rec for rec in res.history)
