@@ -153,10 +153,15 @@ def _hv_moocore(F: Tensor, r: Tensor, mask: Tensor | None) -> Tensor:
         out = np.array(moocore.hypervolume(Fn[0], ref=Rn[0]), dtype=np.float64)
         return _to_like(out.reshape(batch), F)
     out = np.zeros(B)
+    # one indicator object per distinct reference point: moocore then validates the reference
+    # once, not once per set (most batches share a single reference point)
+    indicators: dict[bytes, "moocore.Hypervolume"] = {}
     for b in range(B):
         pts = Fn[b] if Mn is None else Fn[b][Mn[b]]
         if len(pts):
-            out[b] = moocore.hypervolume(pts, ref=Rn[b])
+            key = Rn[b].tobytes()
+            hv = indicators.get(key) or indicators.setdefault(key, moocore.Hypervolume(ref=Rn[b]))
+            out[b] = hv(pts)
     return _to_like(out.reshape(batch), F)
 
 
