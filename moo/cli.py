@@ -82,6 +82,7 @@ def _cmd_solve(args) -> None:
     out = Path(args.out) if args.out else None
     result = solve(problem, args.algorithm, budget=args.budget, seed=args.seed, device=args.device, out=out,
                    checkpoint_every=args.checkpoint_every if out else None,
+                   checkpoint_seconds=args.checkpoint_seconds if out else None,
                    **_options(args.option, "--option"))
     _finish(result, out)
 
@@ -205,7 +206,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="run folder (result, checkpoints)")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available)")
-    p.add_argument("--checkpoint-every", type=int, default=1, help="steps between checkpoints (with --out)")
+    p.add_argument("--checkpoint-every", type=int, default=None, help="steps between checkpoints (with --out)")
+    p.add_argument("--checkpoint-seconds", type=float, default=10.0,
+                   help="also checkpoint when this much time has passed since the last (with --out)")
     p.add_argument("--normalize", action="store_true", help="map objectives by ideal/nadir to [0, 1]")
     p.add_argument("--problem-option", action="append", metavar="KEY=VALUE")
     p.add_argument("--option", action="append", metavar="KEY=VALUE", help="algorithm config override")

@@ -6,7 +6,8 @@ a run folder, and resume from them. Same seed and same device give the same resu
 resumed from a checkpoint ends exactly where the uninterrupted run would have.
 
 A run folder holds ``run.json`` (what to rebuild: problem, algorithm, seed, budget, device),
-``checkpoint.pt`` (written atomically every ``checkpoint_every`` steps; loaded with
+``checkpoint.pt`` (written atomically every ``checkpoint_every`` steps and/or every
+``checkpoint_seconds`` of wall time; loaded with
 ``weights_only=True``) and, once finished, the saved :class:`~moo.result.Result`.
 """
 from __future__ import annotations
@@ -102,11 +103,13 @@ class _Run:
     """One run of the loop; shared by ``solve`` and ``resume``."""
 
     def __init__(self, problem: Problem, algorithm: Algorithm, *, budget: int, seed: int, device,
-                 out: Path | None, checkpoint_every: int | None, callbacks: Iterable[Callback],
+                 out: Path | None, checkpoint_every: int | None, checkpoint_seconds: float | None,
+                 callbacks: Iterable[Callback],
                  progress: bool | None, history_every: int):
         self.problem, self.algorithm = problem, algorithm
         self.budget, self.seed, self.device = budget, seed, device
-        self.out, self.checkpoint_every = out, checkpoint_every
+        self.out, self.checkpoint_every, self.checkpoint_seconds = out, checkpoint_every, checkpoint_seconds
+        self.last_checkpoint = time.perf_counter()
         self.callbacks = list(callbacks)
         self.progress = progress
         self.history_every = history_every
@@ -130,7 +133,14 @@ class _Run:
                 rec[key] = float(value)
         return rec
 
+    def checkpoint_due(self) -> bool:
+        by_steps = bool(self.checkpoint_every) and self.step % self.checkpoint_every == 0
+        by_time = self.checkpoint_seconds is not None and \
+            time.perf_counter() - self.last_checkpoint >= self.checkpoint_seconds
+        return by_steps or by_time
+
     def checkpoint(self, started: float) -> None:
+        self.last_checkpoint = time.perf_counter()
         state = self.algorithm.state_dict()
         X, F = self.algorithm.archive
         _atomic_torch_save({
@@ -164,7 +174,7 @@ class _Run:
                 self.history.append(rec)
                 bar.update(alg.n_evals, rec)
                 stop = any(cb(rec) == STOP for cb in self.callbacks)
-                if self.out is not None and self.checkpoint_every and self.step % self.checkpoint_every == 0:
+                if self.out is not None and self.checkpoint_due():
                     self.checkpoint(started)
                 if stop:
                     break
@@ -185,7 +195,8 @@ class _Run:
 
 def solve(problem: Problem | str, algorithm: Algorithm | str, *, budget: int, seed: int = 0,
           device: torch.device | str | None = None, out: str | os.PathLike | None = None,
-          checkpoint_every: int | None = None, callbacks: Iterable[Callback] = (),
+          checkpoint_every: int | None = None, checkpoint_seconds: float | None = None,
+          callbacks: Iterable[Callback] = (),
           progress: bool | None = None, history_every: int = 1, **algorithm_options) -> Result:
     """Run ``algorithm`` on ``problem`` until ``budget`` true evaluations are spent.
 
@@ -198,6 +209,8 @@ def solve(problem: Problem | str, algorithm: Algorithm | str, *, budget: int, se
         device: defaults to CUDA when available, else CPU.
         out: run folder for ``run.json``, checkpoints and the saved result.
         checkpoint_every: write a checkpoint every this many steps (needs ``out``).
+        checkpoint_seconds: also write one whenever this much wall time has passed since the last
+            (needs ``out``); suits runs whose steps are very short or very long.
         callbacks: called with each history record (a dict); returning ``"stop"`` ends the run.
         progress: ``True`` for a bar, ``False`` for silence, ``None`` for a bar on a terminal and
             log lines otherwise.
@@ -217,8 +230,10 @@ def solve(problem: Problem | str, algorithm: Algorithm | str, *, budget: int, se
         raise MooTypeError(f"algorithm must be a moo.Algorithm or a registered name, got {type(algorithm).__name__}")
     if checkpoint_every is not None and (int(checkpoint_every) != checkpoint_every or checkpoint_every <= 0):
         raise MooValueError(f"checkpoint_every must be a positive integer, got {checkpoint_every!r}")
-    if checkpoint_every and out is None:
-        raise MooValueError("checkpoint_every needs a run folder: pass out=DIR")
+    if checkpoint_seconds is not None and not checkpoint_seconds > 0:
+        raise MooValueError(f"checkpoint_seconds must be a positive number, got {checkpoint_seconds!r}")
+    if (checkpoint_every or checkpoint_seconds) and out is None:
+        raise MooValueError("checkpoints need a run folder: pass out=DIR")
     device = torch.device(device) if device is not None else default_device()
     out_path = None
     if out is not None:
@@ -228,11 +243,13 @@ def solve(problem: Problem | str, algorithm: Algorithm | str, *, budget: int, se
             "problem": getattr(problem, "spec", None),
             "algorithm": {"name": algorithm.name, "config": algorithm.config_dict()},
             "seed": int(seed), "budget": budget, "device": str(device),
-            "checkpoint_every": checkpoint_every, "history_every": history_every,
+            "checkpoint_every": checkpoint_every, "checkpoint_seconds": checkpoint_seconds,
+            "history_every": history_every,
         }, out_path / RUN_SPEC)
     algorithm.setup(problem, seed=seed, device=device, budget=budget)
     run = _Run(problem, algorithm, budget=budget, seed=int(seed), device=device, out=out_path,
-               checkpoint_every=checkpoint_every, callbacks=callbacks, progress=progress,
+               checkpoint_every=checkpoint_every, checkpoint_seconds=checkpoint_seconds,
+               callbacks=callbacks, progress=progress,
                history_every=history_every)
     return run.loop()
 
@@ -259,7 +276,8 @@ def resume(run_dir: str | os.PathLike, *, problem: Problem | None = None,
     algorithm = get_algorithm(spec["algorithm"]["name"], **spec["algorithm"]["config"])
     algorithm.setup(problem, seed=spec["seed"], device=spec["device"], budget=spec["budget"])
     run = _Run(problem, algorithm, budget=spec["budget"], seed=spec["seed"], device=torch.device(spec["device"]),
-               out=run_dir, checkpoint_every=spec.get("checkpoint_every"), callbacks=callbacks,
+               out=run_dir, checkpoint_every=spec.get("checkpoint_every"),
+               checkpoint_seconds=spec.get("checkpoint_seconds"), callbacks=callbacks,
                progress=progress, history_every=spec.get("history_every", 1))
     if ckpt_path.is_file():
         try:

@@ -60,6 +60,18 @@ def test_algorithm_options_only_with_a_name():
 def test_checkpoint_needs_a_folder():
     with pytest.raises(MooValueError, match="pass out=DIR"):
         run(checkpoint_every=1)
+    with pytest.raises(MooValueError, match="pass out=DIR"):
+        run(checkpoint_seconds=5.0)
+
+
+def test_time_based_checkpoints(tmp_path):
+    """With a zero-ish interval every step checkpoints; with a long one none does."""
+    run(budget=200, out=tmp_path / "often", checkpoint_seconds=1e-9)
+    assert torch.load(tmp_path / "often" / "checkpoint.pt", weights_only=True)["step"] == 5
+    run(budget=200, out=tmp_path / "never", checkpoint_seconds=3600.0)
+    assert not (tmp_path / "never" / "checkpoint.pt").exists()
+    with pytest.raises(MooValueError, match="checkpoint_seconds must be a positive number"):
+        run(out=tmp_path / "bad", checkpoint_seconds=0)
 
 
 class Interrupt(Exception):
