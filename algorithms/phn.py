@@ -118,7 +118,12 @@ class PHN(PSL):
         self.ideal = None
 
     def _build_model(self) -> nn.Module:
-        bound = float(self.problem.bounds.abs().max())
+        lo, hi = self.problem.bounds
+        if not (torch.equal(lo, -hi) and bool((hi == hi[0]).all())):
+            raise MooValueError(f"phn outputs target-network weights in a box [-b, b]; problem "
+                                f"{self.problem.name!r} has bounds {lo[:3].tolist()}.. to {hi[:3].tolist()}.. "
+                                "(use psl for other boxes)")
+        bound = float(hi[0])
         return TargetHypernetwork(self.problem.n_obj, self.problem.n_var, bound, self.generator,
                                   hidden=tuple(self.config.hidden), out_dtype=self.dtype, device=self.device)
 

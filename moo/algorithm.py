@@ -41,6 +41,14 @@ class StepInfo:
     extras: dict = field(default_factory=dict)
 
 
+def check_budget(budget) -> int:
+    """``budget`` as an int, or :class:`BudgetError` unless it is a positive integer."""
+    if isinstance(budget, bool) or not isinstance(budget, (int, float)) or budget != budget \
+            or int(budget) != budget or budget <= 0:
+        raise BudgetError(f"budget must be a positive integer number of evaluations, got {budget!r}")
+    return int(budget)
+
+
 def default_device() -> torch.device:
     """CUDA when available, else CPU."""
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -50,6 +58,8 @@ class Algorithm:
     """Base class of every solver. See the module docstring for the contract."""
 
     name: ClassVar[str] = "algorithm"
+    #: How the registry built this algorithm; ``None`` for one built in code.
+    spec: str | None = None
 
     @dataclass
     class Config:
@@ -74,8 +84,8 @@ class Algorithm:
         """Bind to ``problem`` and reset all state. ``budget`` caps true evaluations."""
         if not isinstance(problem, Problem):
             raise MooTypeError(f"problem must be a moo.Problem, got {type(problem).__name__}")
-        if budget is not None and (isinstance(budget, bool) or int(budget) != budget or budget <= 0):
-            raise BudgetError(f"budget must be a positive integer number of evaluations, got {budget!r}")
+        if budget is not None:
+            budget = check_budget(budget)
         self.problem = problem
         self.seed = int(seed)
         self.device = torch.device(device) if device is not None else default_device()
@@ -188,7 +198,10 @@ class Algorithm:
 
     def _load_base_state(self, state: dict) -> None:
         self.n_evals = int(state["n_evals"])
-        self.generator.set_state(state["generator"])
+        if state["generator"].numel() == self.generator.get_state().numel():
+            self.generator.set_state(state["generator"])
+        # else: a state saved on another device type; continuing a run needs the same device
+        # (solve checks that), while Result.pareto_set only needs the model
         self._archive_X = [state["archive_X"].to(self.device, self.dtype)]
         self._archive_F = [state["archive_F"].to(self.device, self.dtype)]
 

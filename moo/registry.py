@@ -112,4 +112,5 @@ def get_algorithm(name: str, **config):
     algorithm = factory(**config)
     if not isinstance(algorithm, Algorithm):
         raise MooTypeError(f"{name!r} built a {type(algorithm).__name__}, not a moo.Algorithm")
+    algorithm.spec = name  # what resume and Result rebuild it from (a registered name or module:Attr)
     return algorithm

@@ -36,13 +36,18 @@ def _versions() -> dict:
     return out
 
 
+def algorithm_spec(algorithm) -> str:
+    """The name that rebuilds ``algorithm``: its registry spec, else ``module:Class``."""
+    return algorithm.spec or f"{type(algorithm).__module__}:{type(algorithm).__qualname__}"
+
+
 def run_metadata(problem: Problem, algorithm, *, seed: int, budget: int, device, wall_time: float,
                  n_steps: int, conventions: dict | None) -> dict:
     """The metadata stored with every result."""
     return {
         "problem": problem.describe(),
         "problem_spec": problem.spec,
-        "algorithm": {"name": algorithm.name, "config": algorithm.config_dict()},
+        "algorithm": {"name": algorithm_spec(algorithm), "config": algorithm.config_dict()},
         "seed": seed,
         "budget": budget,
         "n_evals": algorithm.n_evals,
@@ -185,5 +190,5 @@ class Result:
         doc = json.loads((d / RESULT_JSON).read_text())
         with np.load(d / ARRAYS, allow_pickle=False) as arrays:
             data = {k: torch.from_numpy(arrays[k]) for k in ("X", "F", "X_all", "F_all")}
-        state = torch.load(d / MODEL, weights_only=True) if doc.get("has_model") else None
+        state = torch.load(d / MODEL, weights_only=True, map_location="cpu") if doc.get("has_model") else None
         return cls(**data, history=doc["history"], meta=doc["meta"], state=state)

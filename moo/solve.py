@@ -24,11 +24,11 @@ from typing import Callable, Iterable
 
 import torch
 
-from moo.algorithm import Algorithm, default_device
-from moo.errors import BudgetError, CheckpointError, MooError, MooTypeError, MooValueError
+from moo.algorithm import Algorithm, check_budget, default_device
+from moo.errors import CheckpointError, MooError, MooTypeError, MooValueError
 from moo.problem import Problem
 from moo.registry import get_algorithm, get_problem
-from moo.result import Result, run_metadata
+from moo.result import MODEL, RESULT_JSON, Result, algorithm_spec, run_metadata
 
 log = logging.getLogger("moo")
 
@@ -36,13 +36,6 @@ Callback = Callable[[dict], object]
 CHECKPOINT = "checkpoint.pt"
 RUN_SPEC = "run.json"
 STOP = "stop"
-
-
-def _check_budget(budget) -> int:
-    if isinstance(budget, bool) or not isinstance(budget, (int, float)) or budget != budget \
-            or int(budget) != budget or budget <= 0:
-        raise BudgetError(f"budget must be a positive integer number of evaluations, got {budget!r}")
-    return int(budget)
 
 
 def _history_evaluator(problem: Problem):
@@ -173,7 +166,7 @@ class _Run:
                 rec = self.record(info, started)
                 self.history.append(rec)
                 bar.update(alg.n_evals, rec)
-                stop = any(cb(rec) == STOP for cb in self.callbacks)
+                stop = any([cb(rec) == STOP for cb in self.callbacks])  # every callback sees every record
                 if self.out is not None and self.checkpoint_due():
                     self.checkpoint(started)
                 if stop:
@@ -216,7 +209,7 @@ def solve(problem: Problem | str, algorithm: Algorithm | str, *, budget: int, se
             log lines otherwise.
         history_every: compute the hypervolume column every this many steps.
     """
-    budget = _check_budget(budget)
+    budget = check_budget(budget)
     if isinstance(problem, str):
         problem = get_problem(problem)
     if not isinstance(problem, Problem):
@@ -230,6 +223,8 @@ def solve(problem: Problem | str, algorithm: Algorithm | str, *, budget: int, se
         raise MooTypeError(f"algorithm must be a moo.Algorithm or a registered name, got {type(algorithm).__name__}")
     if checkpoint_every is not None and (int(checkpoint_every) != checkpoint_every or checkpoint_every <= 0):
         raise MooValueError(f"checkpoint_every must be a positive integer, got {checkpoint_every!r}")
+    if isinstance(history_every, bool) or not isinstance(history_every, int) or history_every <= 0:
+        raise MooValueError(f"history_every must be a positive integer, got {history_every!r}")
     if checkpoint_seconds is not None and not checkpoint_seconds > 0:
         raise MooValueError(f"checkpoint_seconds must be a positive number, got {checkpoint_seconds!r}")
     if (checkpoint_every or checkpoint_seconds) and out is None:
@@ -239,9 +234,11 @@ def solve(problem: Problem | str, algorithm: Algorithm | str, *, budget: int, se
     if out is not None:
         out_path = Path(out)
         out_path.mkdir(parents=True, exist_ok=True)
+        for stale in (CHECKPOINT, RESULT_JSON, MODEL):  # a previous run's files must not be resumed
+            (out_path / stale).unlink(missing_ok=True)
         _write_json({
             "problem": getattr(problem, "spec", None),
-            "algorithm": {"name": algorithm.name, "config": algorithm.config_dict()},
+            "algorithm": {"name": algorithm_spec(algorithm), "config": algorithm.config_dict()},
             "seed": int(seed), "budget": budget, "device": str(device),
             "checkpoint_every": checkpoint_every, "checkpoint_seconds": checkpoint_seconds,
             "history_every": history_every,
@@ -281,7 +278,7 @@ def resume(run_dir: str | os.PathLike, *, problem: Problem | None = None,
                progress=progress, history_every=spec.get("history_every", 1))
     if ckpt_path.is_file():
         try:
-            ckpt = torch.load(ckpt_path, weights_only=True)
+            ckpt = torch.load(ckpt_path, weights_only=True, map_location=algorithm.device)
         except Exception as exc:
             raise CheckpointError(f"cannot read checkpoint {ckpt_path}: {exc}") from exc
         run.history = list(ckpt["history"])

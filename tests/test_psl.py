@@ -103,3 +103,8 @@ def test_needs_differentiable_problem():
 
     with pytest.raises(MooTypeError, match="differentiable"):
         PSL().setup(BlackBox(), device="cpu")
+
+
+def test_phn_rejects_a_box_it_cannot_represent():
+    with pytest.raises(moo.MooValueError, match="phn outputs target-network weights in a box"):
+        moo.solve("zdt1", "phn", budget=100, seed=0, device="cpu", progress=False)

@@ -119,3 +119,33 @@ def test_history_without_a_hypervolume_convention_has_no_hv_column():
     res = moo.solve(IdealOnly(2), "pymoo.nsga2", budget=80, seed=0, device="cpu", progress=False, pop_size=20)
     assert res.n_evals == 80 and res.hv is None
     assert all("hv" not in rec for rec in res.history)
+
+
+def test_every_callback_sees_the_stopping_record():
+    seen = []
+    res = run(budget=4000, callbacks=[lambda rec: STOP, lambda rec: seen.append(rec["step"])])
+    assert res.n_evals == 40 and seen == [1]
+
+
+@pytest.mark.parametrize("history_every", [0, -1, 1.5])
+def test_history_every_must_be_positive(history_every):
+    with pytest.raises(MooValueError, match="history_every must be a positive integer"):
+        run(history_every=history_every)
+
+
+def test_a_reused_run_folder_never_resumes_the_previous_run(tmp_path):
+    run(seed=0, budget=200, out=tmp_path, checkpoint_every=1)
+    with pytest.raises(Interrupt):  # a new run in the same folder, interrupted before its first checkpoint
+        run(seed=1, budget=200, out=tmp_path, callbacks=[interrupt_at(1)])
+    resumed = moo.resume(tmp_path, problem=Schaffer(3), progress=False)
+    assert torch.equal(resumed.F_all, run(seed=1, budget=200).F_all)
+
+
+def test_an_algorithm_loaded_by_module_path_resumes(tmp_path):
+    with pytest.raises(Interrupt):
+        moo.solve(Schaffer(2), "moo.algorithms.peers:PymooNSGA2", budget=120, seed=2, device="cpu",
+                  progress=False, out=tmp_path, checkpoint_every=1, callbacks=[interrupt_at(2)], pop_size=20)
+    resumed = moo.resume(tmp_path, problem=Schaffer(2), progress=False)
+    full = moo.solve(Schaffer(2), "pymoo.nsga2", budget=120, seed=2, device="cpu", progress=False, pop_size=20)
+    assert resumed.meta["algorithm"]["name"] == "moo.algorithms.peers:PymooNSGA2"
+    assert torch.equal(resumed.F_all, full.F_all)
