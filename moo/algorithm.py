@@ -160,17 +160,11 @@ class Algorithm:
     def approximation(self) -> tuple[Tensor, Tensor]:
         """The current approximation set ``(X, F)``: by default the non-dominated archive
         (feasible points only when the problem has constraints)."""
-        from moo.pareto import non_dominated_mask
-
         X, F = self.archive
         if X.shape[0] == 0:
             return X, F
-        if self.problem.n_constr:
-            feasible = (self.problem.constraints(X) <= 0).all(-1)
-            if bool(feasible.any()):
-                X, F = X[feasible], F[feasible]
-        mask = non_dominated_mask(F)
-        return X[mask], F[mask]
+        feasible = (self.problem.constraints(X) <= 0).all(-1) if self.problem.n_constr else None
+        return feasible_front(X, F, feasible)
 
     # ------------------------------------------------------------------ Pareto-set learners
     def pareto_set(self, prefs) -> Tensor:
@@ -211,6 +205,17 @@ class Algorithm:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.config})"
+
+
+def feasible_front(X: Tensor, F: Tensor, feasible: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """The non-dominated rows of ``(X, F)``, among the ``feasible`` ones when any row is feasible
+    (all rows when none is, or when ``feasible`` is ``None``)."""
+    from moo.pareto import non_dominated_mask
+
+    if feasible is not None and bool(feasible.any()):
+        X, F = X[feasible], F[feasible]
+    mask = non_dominated_mask(F)
+    return X[mask], F[mask]
 
 
 def bounds_on(problem: Problem, like: Tensor) -> tuple[Tensor, Tensor]:

@@ -13,9 +13,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from moo.algorithm import Algorithm, StepInfo, bounds_on
+from moo.algorithm import Algorithm, StepInfo, bounds_on, feasible_front
 from moo.errors import MooValueError
-from moo.pareto import non_dominated_mask
 
 from .operators import VariableLayout, sample_uniform, variation
 from .selection import total_violation
@@ -116,12 +115,7 @@ class GeneticAlgorithm(Algorithm):
         is feasible)."""
         if self.X is None:
             return super().approximation()
-        X, F = self.X, self.F
-        feasible = self.cv <= 0
-        if bool(feasible.any()):
-            X, F = X[feasible], F[feasible]
-        mask = non_dominated_mask(F)
-        return X[mask], F[mask]
+        return feasible_front(self.X, self.F, self.cv <= 0)
 
     def state_dict(self) -> dict:
         state = self._base_state()
