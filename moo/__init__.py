@@ -4,6 +4,7 @@ from moo.errors import (
     BudgetError,
     CheckpointError,
     EvaluationError,
+    InfeasibleWarning,
     MooError,
     MooTypeError,
     MooValueError,

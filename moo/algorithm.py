@@ -15,13 +15,15 @@ one would.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
 
-from moo.errors import BudgetError, CheckpointError, MooTypeError, MooValueError
+from moo.errors import BudgetError, CheckpointError, InfeasibleWarning, MooTypeError, MooValueError
+from moo.pareto import non_dominated_mask, total_violation
 from moo.problem import Problem, as_tensor
 
 
@@ -95,6 +97,7 @@ class Algorithm:
         self.n_evals = 0
         self._archive_X: list[Tensor] = []
         self._archive_F: list[Tensor] = []
+        self._archive_cv: Tensor | None = None
         self._setup()
 
     def _setup(self) -> None:
@@ -161,10 +164,18 @@ class Algorithm:
         """The current approximation set ``(X, F)``: by default the non-dominated archive
         (feasible points only when the problem has constraints)."""
         X, F = self.archive
-        if X.shape[0] == 0:
-            return X, F
-        feasible = (self.problem.constraints(X) <= 0).all(-1) if self.problem.n_constr else None
-        return feasible_front(X, F, feasible)
+        if X.shape[0] == 0 or not self.problem.n_constr:
+            return feasible_front(X, F)
+        return feasible_front(X, F, self._archive_violation(X))
+
+    def _archive_violation(self, X: Tensor) -> Tensor:
+        """Total constraint violation of the archive ``X``; rows seen before come from a cache, so
+        a long run asks the problem about each archived point's constraints once."""
+        known = self._archive_cv.shape[0] if self._archive_cv is not None else 0
+        if known < X.shape[0]:
+            new = total_violation(self.problem.constraints(X[known:]))
+            self._archive_cv = new if self._archive_cv is None else torch.cat([self._archive_cv, new])
+        return self._archive_cv
 
     # ------------------------------------------------------------------ Pareto-set learners
     def pareto_set(self, prefs) -> Tensor:
@@ -198,6 +209,7 @@ class Algorithm:
         # (solve checks that), while Result.pareto_set only needs the model
         self._archive_X = [state["archive_X"].to(self.device, self.dtype)]
         self._archive_F = [state["archive_F"].to(self.device, self.dtype)]
+        self._archive_cv = None
 
     def config_dict(self) -> dict:
         """The hyper-parameters as a JSON-friendly dict."""
@@ -207,12 +219,21 @@ class Algorithm:
         return f"{type(self).__name__}({self.config})"
 
 
-def feasible_front(X: Tensor, F: Tensor, feasible: Tensor | None = None) -> tuple[Tensor, Tensor]:
-    """The non-dominated rows of ``(X, F)``, among the ``feasible`` ones when any row is feasible
-    (all rows when none is, or when ``feasible`` is ``None``)."""
-    from moo.pareto import non_dominated_mask
+def feasible_front(X: Tensor, F: Tensor, cv: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """The non-dominated rows of ``(X, F)`` among the feasible ones (total violation ``cv <= 0``;
+    all rows when ``cv`` is ``None``).
 
-    if feasible is not None and bool(feasible.any()):
+    When no row is feasible the result is the least-infeasible row(s), those of smallest ``cv``,
+    and a :class:`~moo.errors.InfeasibleWarning` says so (pymoo likewise reports its least
+    infeasible solution): an infeasible trade-off front would read as a solution.
+    """
+    if cv is not None and X.shape[0]:
+        feasible = cv <= 0
+        if not bool(feasible.any()):
+            warnings.warn(f"no feasible solution among {X.shape[0]} points; returning the least "
+                          f"infeasible (total constraint violation {float(cv.min()):.4g})",
+                          InfeasibleWarning, stacklevel=3)
+            feasible = cv == cv.min()
         X, F = X[feasible], F[feasible]
     mask = non_dominated_mask(F)
     return X[mask], F[mask]

@@ -56,6 +56,10 @@ class UnknownNameError(MooValueError, KeyError):
         return self.args[0]
 
 
+class InfeasibleWarning(UserWarning):
+    """No evaluated point satisfies the constraints; results show the least infeasible."""
+
+
 class CheckpointError(MooValueError):
     """A run folder or checkpoint is missing, incomplete or from another run."""
 

@@ -17,6 +17,7 @@ from moo.errors import MooValueError, NonFiniteError, ShapeError
 from moo.problem import as_tensor
 
 __all__ = [
+    "total_violation",
     "dominance_matrix",
     "non_dominated_mask",
     "non_dominated_rank",
@@ -26,6 +27,12 @@ __all__ = [
 
 # Upper bound on the elements of one [..., n, block, m] comparison tensor.
 _CHUNK_ELEMENTS = 1 << 25
+
+
+def total_violation(G: Tensor) -> Tensor:
+    """Total constraint violation ``[n]`` of constraint values ``G [n, k]``: ``sum_j max(g_j, 0)``
+    (pymoo's default), 0 exactly for a feasible row (feasible where every ``g_j <= 0``)."""
+    return G.clamp(min=0).sum(-1)
 
 
 def _check_points(F, mask, name: str = "F") -> tuple[Tensor, Tensor | None]:

@@ -8,6 +8,7 @@ Names are lower case. A name of the form ``module:Attr`` loads a user's own clas
 from __future__ import annotations
 
 import importlib
+import inspect
 from typing import Any, Callable, Dict
 
 from moo.errors import MooTypeError, MooValueError, UnknownNameError
@@ -17,11 +18,25 @@ _REGISTRY: Dict[str, Dict[str, Callable[..., Any]]] = {"problem": {}, "algorithm
 _loaded: set[str] = set()
 
 
+def _same_definition(a: Any, b: Any) -> bool:
+    """Whether ``b`` is ``a`` defined again: a module reloaded, re-run in a notebook, or imported
+    under a second name (``problems.zdt`` and ``moo.problems.zdt`` are one file). The newer
+    definition then replaces the older instead of clashing with it."""
+    def source(obj: Any) -> str | None:
+        try:
+            return inspect.getsourcefile(obj)
+        except TypeError:
+            return None
+
+    return (getattr(a, "__qualname__", None) == getattr(b, "__qualname__", object())
+            and (a.__module__ == b.__module__ or (source(a) is not None and source(a) == source(b))))
+
+
 def _register(kind: str, name: str, factory=None):
     def decorator(obj):
         key = name.lower()
         existing = _REGISTRY[kind].get(key)
-        if existing is not None and existing is not obj:
+        if existing is not None and existing is not obj and not _same_definition(existing, obj):
             raise MooValueError(f"{kind} name {key!r} is already registered to {existing!r}")
         _REGISTRY[kind][key] = obj
         return obj

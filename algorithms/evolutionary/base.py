@@ -14,10 +14,10 @@ import torch
 from torch import Tensor
 
 from moo.algorithm import Algorithm, StepInfo, bounds_on, feasible_front
+from moo.pareto import total_violation
 from moo.errors import MooValueError
 
 from .operators import VariableLayout, sample_uniform, variation
-from .selection import total_violation
 
 
 class GeneticAlgorithm(Algorithm):
@@ -115,7 +115,7 @@ class GeneticAlgorithm(Algorithm):
         is feasible)."""
         if self.X is None:
             return super().approximation()
-        return feasible_front(self.X, self.F, self.cv <= 0)
+        return feasible_front(self.X, self.F, self.cv)
 
     def state_dict(self) -> dict:
         state = self._base_state()

@@ -12,12 +12,7 @@ import math
 import torch
 from torch import Tensor
 
-from moo.pareto import crowding_distance
-
-
-def total_violation(G: Tensor) -> Tensor:
-    """Total constraint violation ``[n]`` of constraint values ``G [n, k]`` (feasible where ``G <= 0``)."""
-    return G.clamp(min=0).sum(-1)
+from moo.pareto import crowding_distance, total_violation
 
 
 def random_pairs(n_pop: int, n_tournaments: int, *, generator: torch.Generator,
@@ -97,6 +92,6 @@ def split_feasible(cv: Tensor, n_survive: int, survive_feasible, *, generator: t
     return chosen
 
 
-__all__ = ["total_violation", "random_pairs", "tournament_dominance_crowding",
+__all__ = ["random_pairs", "tournament_dominance_crowding",
            "tournament_violation_then_random", "fronts_until", "front_crowding",
            "random_tiebreak_order", "split_feasible"]
