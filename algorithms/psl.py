@@ -11,6 +11,16 @@ at 0 as in the reference code, which matters — started from the first batch's 
 ideal is far from the front early on and ZDT2's solutions collapse onto one end of the front). The expensive black-box variant
 with GP surrogates is :mod:`moo.algorithms.psl_mobo`.
 
+One departure from the paper: the learning rate follows a cosine decay from ``lr`` to 0 over
+the budget (``lr_schedule="cosine"``; ``"constant"`` is the paper's, and what runs without a
+budget). With per-solution normalized gradients every Adam step has the same size however close
+the solutions are to the Pareto set, so at a constant rate the model keeps jittering around it:
+on DTLZ2 (3 objectives, a budget of 50,100 evaluations: about 4,900 steps) the learned points sit
+off the sphere, and projecting them onto it raises the hypervolume from 98.8 % to 99.3 % of the
+same-size reference front's (seed 0); with the decay they converge (projecting changes nothing)
+and reach 99.1-99.2 % over three seeds (``python -m moo.benchmarks.psl``). On ZDT1/ZDT2 the decay
+changes the result by less than 0.1 % (99.98 / 99.78 % against 99.98 / 99.83 %, seed 0).
+
 Budget: every training step evaluates ``n_pref_update`` solutions (counted, not archived). The
 model's solutions at a fixed set of ``n_snapshot`` preferences (Das-Dennis, ~100) are evaluated
 and archived every ``snapshot_every`` steps and once more when the budget runs out; the latest
@@ -19,6 +29,7 @@ such snapshot, non-dominated, is the approximation set.
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 
 import torch
@@ -78,6 +89,7 @@ class PSL(Algorithm):
         normalize_grad: bool = True
         n_snapshot: int = 100
         snapshot_every: int = 500
+        lr_schedule: str = "cosine"
 
     def _setup(self) -> None:
         if not self.problem.differentiable:
@@ -95,6 +107,8 @@ class PSL(Algorithm):
     def _setup_training(self) -> None:
         """The scalarization and the running ideal point (subclasses with another loss override)."""
         c = self.config
+        if c.lr_schedule not in ("cosine", "constant"):
+            raise MooValueError(f"lr_schedule must be 'cosine' or 'constant', got {c.lr_schedule!r}")
         self.scalarize = build_scalarization(c.scalarization, c.rho)
         self.ideal = torch.full((self.problem.n_obj,), c.ideal_init, dtype=self.dtype, device=self.device)
 
@@ -139,6 +153,9 @@ class PSL(Algorithm):
             self.ideal = torch.minimum(self.ideal, F.detach().amin(0) - c.ideal_offset)
             return F
 
+        if c.lr_schedule == "cosine" and self.budget is not None:
+            for group in self.optimizer.param_groups:
+                group["lr"] = c.lr * 0.5 * (1.0 + math.cos(math.pi * self.n_evals / self.budget))
         scalarize = lambda F, w: self.scalarize(F, w, self.ideal)  # noqa: E731
         _, _, values = scalarized_step(self.model, self.optimizer, prefs + c.pref_eps, objectives, scalarize,
                                        normalize_grad=c.normalize_grad)

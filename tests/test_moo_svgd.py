@@ -9,7 +9,7 @@ import torch
 
 import moo
 from moo import Problem
-from moo.algorithms.mgda import min_norm_direction
+from moo.algorithms.mgda import min_norm_direction, min_norm_weights
 from moo.algorithms.moo_svgd import MOOSVGD, median_bandwidth, rbf_objective_kernel
 
 
@@ -60,7 +60,8 @@ def test_kernel_matches_formula():
 def test_field_matches_direct_svgd_formula():
     """phi_i = 1/n sum_j [k_ij g_j + grad_{x_i} k_ij] with the kernel on F(x), by hand."""
     p = Schaffer()
-    algo = MOOSVGD(n_particles=4, kernel_scale=0.7, project_gradients=False, normalize_gradients="particle")
+    algo = MOOSVGD(n_particles=4, kernel_scale=0.7, project_gradients=False, normalize_gradients="particle",
+                  project_repulsion=False)
     algo.setup(p, seed=1, device="cpu")
     X = algo.X.clone()
     phi, _ = algo._field(X)
@@ -80,6 +81,48 @@ def test_field_matches_direct_svgd_formula():
             kij = k_of_xi(X[i])
             expected[i] += kij * g[j] + torch.func.grad(k_of_xi)(X[i])
     torch.testing.assert_close(phi, expected / n, rtol=1e-9, atol=1e-12)
+
+
+def test_projected_repulsion_never_pushes_behind_the_front():
+    """project_repulsion: the repulsive move -push_i satisfies -push_i . n_i <= 0 with n_i = sum_k w_ik
+    grad f_k(x_i) (w_i the MGDA weights); where the paper's push already does, nothing changes, and
+    otherwise only the component along n_i is removed."""
+    p = Schaffer()
+    cfg = dict(n_particles=6, kernel_scale=0.5, project_gradients=False, normalize_gradients="particle")
+    paper, projected = MOOSVGD(project_repulsion=False, **cfg), MOOSVGD(project_repulsion=True, **cfg)
+    paper.setup(p, seed=3, device="cpu")
+    projected.setup(p, seed=3, device="cpu")
+    X = paper.X.clone()
+    n = X.shape[0]
+    G = torch.stack([torch.func.jacrev(lambda x: p._evaluate(x[None])[0])(X[i]) for i in range(n)])
+    G = G / G.norm(dim=-1, keepdim=True)
+    w = min_norm_weights(G)
+    g = (w.unsqueeze(-2) @ G).squeeze(-2)
+    normal = g  # without box projection the normal is the min-norm direction itself
+    F = p._evaluate(X)
+    K = rbf_objective_kernel(F, 0.5)
+    push_paper = n * paper._field(X)[0] - K @ g
+    push_projected = n * projected._field(X)[0] - K @ g
+    ascent_paper = (push_paper * normal).sum(-1)
+    assert bool((ascent_paper < 0).any()) and bool((ascent_paper > 0).any())  # both cases occur
+    assert bool(((push_projected * normal).sum(-1) >= -1e-12).all())
+    kept = ascent_paper >= 0
+    torch.testing.assert_close(push_projected[kept], push_paper[kept])
+    removed = push_paper - push_projected
+    cos = (removed * normal).sum(-1) / (removed.norm(dim=-1) * normal.norm(dim=-1))
+    assert bool((cos[~kept].abs() > 1 - 1e-9).all())
+
+
+def test_projected_repulsion_keeps_more_particles_on_the_front():
+    """The paper's field holds particles in layers behind a crowded front (the repulsion balances
+    the MGDA drive there); with the repulsion projected, fewer particles stay off the front
+    (x_2.. > 1e-3) and more are non-dominated (measured: 4 vs 8 off, 17 vs 14 non-dominated)."""
+    zdt1 = moo.get_problem("zdt1", n_var=5)
+    ends = {}
+    for flag in (False, True):
+        algo = run(zdt1, 1500, n_particles=20, project_repulsion=flag)
+        ends[flag] = (len(algo.approximation()[1]), int((algo.X_eval[:, 1:].amax(1) > 1e-3).sum()))
+    assert ends[True][0] > ends[False][0] and ends[True][1] < ends[False][1]
 
 
 def test_converges_and_spreads_on_schaffer():

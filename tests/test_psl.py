@@ -1,5 +1,6 @@
 """PSL on differentiable problems: budget accounting, bounds, determinism, checkpoints, improvement."""
 import io
+import math
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ from moo.errors import MooTypeError, ShapeError
 from moo.problem import Problem
 
 BUDGET = 700
-SMALL = dict(hidden=(16, 16), n_snapshot=20, snapshot_every=20, lr=3e-3)
+SMALL = dict(hidden=(16, 16), n_snapshot=20, snapshot_every=20, lr=3e-3, lr_schedule="constant")
 
 
 def run(problem, budget=BUDGET, seed=0, stop=None, **options):
@@ -49,6 +50,26 @@ def test_budget_bounds_and_improvement(zdt1):
     assert torch.allclose(zdt1.evaluate(Xa), Fa) and Fa.shape[0] <= 20
 
 
+def test_cosine_lr_schedule(zdt1):
+    """lr_schedule="cosine": each training step runs at lr * (1 + cos(pi * n_evals / budget)) / 2,
+    with n_evals counted before the step; without a budget, and with "constant", lr stays."""
+    a = PSL(**{**SMALL, "lr_schedule": "cosine"})
+    a.setup(zdt1, seed=0, device="cpu", budget=BUDGET)
+    for _ in range(30):
+        before = a.n_evals
+        a.step()
+        expected = 3e-3 * 0.5 * (1 + math.cos(math.pi * before / BUDGET))
+        assert a.optimizer.param_groups[0]["lr"] == pytest.approx(expected, rel=1e-12)
+    assert a.optimizer.param_groups[0]["lr"] < 3e-3 * 0.9
+    unbounded = PSL(**{**SMALL, "lr_schedule": "cosine"})
+    unbounded.setup(zdt1, seed=0, device="cpu")
+    for _ in range(5):
+        unbounded.step()
+    assert unbounded.optimizer.param_groups[0]["lr"] == 3e-3
+    with pytest.raises(moo.MooValueError, match="lr_schedule"):
+        PSL(lr_schedule="step").setup(zdt1, device="cpu")
+
+
 def test_pareto_set_shapes_bounds_and_errors():
     p = moo.get_problem("zdt1", n_var=4)
     p.bounds = torch.tensor([[-2.0] * 4, [3.0] * 4], dtype=torch.float64)  # a non-unit box
@@ -70,14 +91,15 @@ def test_same_seed_same_result(zdt1):
     assert not torch.equal(a.pareto_set(w), c.pareto_set(w))
 
 
-def test_checkpoint_resume_is_exact(zdt1):
-    full, _ = run(zdt1, budget=300)
-    half, _ = run(zdt1, budget=300, stop=150)
+@pytest.mark.parametrize("schedule", ["constant", "cosine"])
+def test_checkpoint_resume_is_exact(zdt1, schedule):
+    full, _ = run(zdt1, budget=300, lr_schedule=schedule)
+    half, _ = run(zdt1, budget=300, stop=150, lr_schedule=schedule)
     buf = io.BytesIO()
     torch.save(half.state_dict(), buf)
     buf.seek(0)
     state = torch.load(buf, weights_only=True)
-    resumed = PSL(**SMALL)
+    resumed = PSL(**{**SMALL, "lr_schedule": schedule})
     resumed.setup(zdt1, seed=0, device="cpu", budget=300)
     resumed.load_state_dict(state)
     while resumed.n_evals < 300:
