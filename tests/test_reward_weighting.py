@@ -79,6 +79,22 @@ def test_hv_multiplier_formula_and_buffer():
     assert [h["multiplier"] for h in s.history][:2] == [1.0, pytest.approx(0.5 + 1.5 * math.tanh(0.25))]
 
 
+def test_hv_scale_changes_the_volume_unit():
+    point = torch.tensor([0.6, 0.55, 0.7], dtype=D)
+    ref = torch.tensor([0.5, 0.5, 0.5], dtype=D)
+    delta = moocore.hypervolume(-point.numpy()[None], ref=-ref.numpy())       # 0.1 * 0.05 * 0.2 = 1e-3
+    assert math.isclose(delta, 1e-3, rel_tol=1e-9)
+    for scale in (1.0, 1000.0):
+        s = HypervolumeGuided([1, 1, 1], hv_scale=scale)
+        s.start(ref)
+        s.observe(1, point)
+        assert math.isclose(s.history[-1]["delta_hv"], delta, rel_tol=1e-9)
+        assert math.isclose(s.multiplier, 0.5 + 1.5 * math.tanh(scale * delta), rel_tol=1e-12)
+    assert HypervolumeGuided([1, 1, 1]).multiplier_from(1e-3) < 0.502     # rates in [0, 1]: stays ≈ 0.5
+    with pytest.raises(MooValueError, match="hv_scale"):
+        HypervolumeGuided([1, 1], hv_scale=0.0)
+
+
 def test_hv_3d_matches_moocore():
     F = torch.rand(12, 3, generator=torch.Generator().manual_seed(1), dtype=D)
     ref = torch.full((3,), 0.1, dtype=D)

@@ -19,18 +19,32 @@ Reward Weighting", 2025, arXiv:2509.11452):
   GRPO's group std normalization and by whitened REINFORCE. By default (``placement=
   "advantage"``) the multiplier scales the advantages *after* the estimator, so it scales the
   step for every estimator. ``placement="reward"`` is the paper-literal variant (scale the
-  scalarized rewards before the estimator); it warns (``UserWarning``) when the estimator is
+  scalarized rewards before the estimator, as the reference code does, where the multiplier
+  therefore only acts with RLOO); it warns (``UserWarning``) when the estimator is
   scale invariant, because the method then has no effect. With Adam the multiplier acts
   relative to the running second-moment estimate, i.e. it changes the step size of one step
-  relative to its neighbours.
+  relative to its neighbours; a multiplier that stays at one value (e.g. 0.5 on every step
+  because no checkpoint adds hypervolume) has no effect at all.
+  **Units of ΔHV.** ΔHV is a volume, so its size depends on the objectives' units, and the
+  multiplier only leaves 0.5 once ``ΔHV`` reaches about 0.1 (``tanh(0.35) = 1/3`` gives 1). The
+  reference code measures conciseness as the mean response length in tokens (minimized, up to
+  2048) next to two rates, so its ΔHV is in rate·token·rate. On a task whose objectives are all
+  rates in [0, 1] the same improvements give ΔHV of 1e-5 to 1e-3 and the multiplier is 0.5 on
+  every step. ``hv_scale`` multiplies ΔHV before the formula (a change of volume unit); the
+  default 1 is the paper's formula applied to the task's own units.
 * :class:`GradientWeights` — per-objective policy gradients ``g_i`` (each from the estimator
   applied to reward ``i`` alone, optionally on a parameter subset), influence
   ``I_i = Σ_j <g_i, g_j>``, exponentiated-gradient step on the simplex
   ``w ← softmax(log w + η I / λ)``, applied to the same step: the advantages are
   ``Σ_i w_i A_i``. ``η`` is the policy learning rate of the one-step look-ahead and ``λ`` the
   entropy regularization (paper scripts: ``λ = 1e-5`` with ``η`` = the 1e-6 policy learning
-  rate; small policies have far larger gradients, so the benchmark sets its own). Difference
-  from the reference code: there every ``g_i`` also contains the KL-penalty gradient; here
+  rate; small policies have far larger gradients, so the benchmark sets its own, one value for
+  all three estimators). The speed of the weights scales with ``|g|²``: RLOO's unnormalized
+  advantages give per-objective gradients about half as large as GRPO's, so a ``λ`` that moves
+  GRPO's weights in a few steps barely moves RLOO's. The reference code clips every ``g_i`` to
+  the trainer's gradient-norm limit (1.0) before the influence; that clip is left out: at the
+  gradient norms of small policies (≈ 0.05–0.2) it never acts. Further difference from the
+  reference code: there every ``g_i`` also contains the KL-penalty gradient; here
   ``g_i`` is the gradient of objective ``i``'s policy-gradient loss alone, because a shared
   term ``k`` added to every ``g_i`` adds ``m <g_i, k>`` (plus constants) to ``I_i``, rewarding
   an objective for agreeing with the KL pull rather than with the other objectives.
@@ -108,15 +122,27 @@ class FixedWeights(WeightingStrategy):
 
 
 class HypervolumeGuided(WeightingStrategy):
-    """Hypervolume-guided reward multiplier on top of fixed weights (see module docstring)."""
+    """Hypervolume-guided reward multiplier on top of fixed weights (see module docstring).
+
+    Args:
+        weights: the fixed linear weights the multiplier is applied on top of.
+        placement: ``"advantage"`` (default: scale the advantages, effective for every
+            estimator) or ``"reward"`` (paper-literal: scale the scalarized rewards).
+        hv_scale: factor on ΔHV before ``0.5 + 1.5 tanh(·)`` (a change of volume unit; 1 keeps
+            the task's units, as in the paper).
+    """
 
     name = "hv"
 
-    def __init__(self, weights: Sequence[float] | Tensor, placement: str = "advantage"):
+    def __init__(self, weights: Sequence[float] | Tensor, placement: str = "advantage",
+                 hv_scale: float = 1.0):
         super().__init__(weights)
         if placement not in ("advantage", "reward"):
             raise MooValueError(f"placement must be 'advantage' or 'reward', got {placement!r}")
+        if not hv_scale > 0:
+            raise MooValueError(f"hv_scale must be positive, got {hv_scale!r}")
         self.placement = placement
+        self.hv_scale = float(hv_scale)
         self.multiplier = 1.0
         self.ref_point: Tensor | None = None
         self.buffer = torch.empty(0, self.n_obj, dtype=torch.float64)
@@ -156,7 +182,7 @@ class HypervolumeGuided(WeightingStrategy):
             keep = ~((self.buffer[None] >= self.buffer[:, None]).all(-1)
                      & (self.buffer[None] > self.buffer[:, None]).any(-1)).any(1)
             self.buffer = self.buffer[keep]
-        self.multiplier = self.multiplier_from(delta)
+        self.multiplier = self.multiplier_from(self.hv_scale * delta)
         self.history.append({"step": step, "weights": self.weights.tolist(), "multiplier": used,
                              "delta_hv": delta, "next_multiplier": self.multiplier})
 
