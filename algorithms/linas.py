@@ -11,21 +11,40 @@ One outer iteration (:meth:`LINAS.step`):
 3. measure the ``batch_size`` candidates of its final population and non-dominated archive with
    the highest predicted hypervolume improvement over the measured front, chosen greedily, each
    pick added to the front at its predicted mean ("kriging believer") so the batch spreads out.
-   Where the chosen predictor has an uncertainty (GP, MLP ensemble) the improvement is its
-   expectation under the predictive normal, by Monte Carlo with common random numbers.
+   The improvement is its expectation under a normal predictive distribution, by Monte Carlo
+   with common random numbers: the predictor's own standard deviation where it has one (GP,
+   MLP ensemble), else its cross-validated root mean squared error (ridge, SVR), so that every
+   objective's error bar, noise the features cannot explain included, drives exploration.
 
 The first iteration measures ``n_init`` random points. Defaults follow DyNAS-T's LINAS
 (population 50, the first population random, each iteration measuring a population's worth of
 candidates from an inner NSGA-II of 50 x 100 = 5,000 predictor evaluations). Differences from
 DyNAS-T: it fits only ridge/SVR predictors without uncertainty and takes the inner search's
 final population as the next batch; here predictors are selected per objective, uncertainty is
-used, the batch is chosen by hypervolume improvement, and the number of objectives is free.
+used, the batch is chosen by hypervolume improvement, cost objectives are taken on a log scale,
+objectives known without training are used exactly, and the number of objectives is free.
 
-Objectives are min-max normalized by the measured points before fitting, and the hypervolume
-reference point is ``1 + ref_offset`` in that space. Predictor features come from the problem's
-``encode(X)`` when it has one (e.g. :class:`moo.problems.nas.NASDigits`, which maps genotypes of
-one architecture to one feature vector), else from :func:`default_features`. Candidates whose
-features were already measured are never measured again.
+Objectives listed in ``log_objectives`` (by default the problem's own ``log_objectives``, e.g.
+MACs and latency of :class:`moo.problems.nas.NASDigits`, which span orders of magnitude) are
+taken as ``log10`` first: on a linear scale a predictor fitted to a cost spanning three decades
+ranks its small values badly, and the hypervolume improvement ignores differences among them,
+where the front lies. Then every objective is min-max normalized by the measured points before
+fitting, and the hypervolume reference point is ``1 + ref_offset`` in that space, or the
+problem's own ``ref_point`` on that scale where it is looser (the improvement then values points
+as the user's reference point does: for ``NASDigits`` a latency up to 50 ms still counts, where
+the measured maximum is about 2 ms).
+
+Objectives the problem can compute without a true evaluation (its ``cheap_objectives`` and
+``evaluate_cheap(X)``; e.g. the counted MACs of :class:`moo.problems.nas.NASDigits`) are used
+exactly in the inner search and the batch selection instead of being predicted (DyNAS-T counts
+MACs when it validates a sub-network but fits a predictor to them for its inner loop; here the
+count itself is used); candidates are still measured in full, and every measured row counts
+against the budget.
+
+Predictor features come from the problem's ``encode(X)`` when it has one (e.g.
+:class:`moo.problems.nas.NASDigits`, which maps genotypes of one architecture to one feature
+vector, counted MACs and parameters included), else from :func:`default_features`. Candidates
+whose features were already measured are never measured again.
 """
 from __future__ import annotations
 
@@ -75,21 +94,37 @@ def new_rows(C: Tensor, existing: Tensor) -> Tensor:
 
 
 class PredictedProblem(Problem):
-    """``problem`` with its objectives replaced by the predictors' means (the inner search's target)."""
+    """``problem`` with its objectives replaced by the predictors' means (the inner search's
+    target). A ``None`` model is an objective computed exactly by ``exact(X)``, which returns
+    those objectives (in order) with no uncertainty."""
 
-    def __init__(self, problem: Problem, models: list[Predictor], features: Callable[[Tensor], Tensor]):
+    def __init__(self, problem: Problem, models: list[Predictor | None], features: Callable[[Tensor], Tensor],
+                 residual_std: bool = False, exact: Callable[[Tensor], Tensor] | None = None):
         super().__init__(problem.n_var, len(models), problem.bounds, var_types=problem.var_types,
                          name=f"{problem.name}-predicted")
-        self.models, self.features = models, features
+        if exact is None and None in models:
+            raise MooValueError("PredictedProblem needs exact= for the objectives without a model")
+        self.models, self.features, self.residual_std, self.exact = models, features, residual_std, exact
 
     def predict(self, X: Tensor) -> tuple[Tensor, Tensor]:
-        """Predicted means and standard deviations ``[..., m]`` (std 0 where a predictor has none)."""
+        """Predicted means and standard deviations ``[..., m]``. Where a predictor has no
+        uncertainty the std is its ``cv_rmse`` if ``residual_std`` (and it has one), else 0;
+        exact objectives have std 0."""
         Z = self.features(X)
+        known = iter(self.exact(X).to(Z).unbind(-1)) if None in self.models else None
         means, stds = [], []
         for model in self.models:
+            if model is None:
+                mean = next(known)
+                means.append(mean)
+                stds.append(torch.zeros_like(mean))
+                continue
             mean, std = model.predict(Z)
+            if std is None:
+                spread = model.cv_rmse if self.residual_std and model.cv_rmse is not None else 0.0
+                std = torch.full_like(mean, spread)
             means.append(mean)
-            stds.append(torch.zeros_like(mean) if std is None else std)
+            stds.append(std)
         return torch.stack(means, -1).to(X.dtype), torch.stack(stds, -1).to(X.dtype)
 
     def _evaluate(self, X: Tensor) -> Tensor:
@@ -115,6 +150,14 @@ class LINAS(Algorithm):
             n_folds: cross-validation folds for that choice.
             n_mc: Monte Carlo samples of the expected hypervolume improvement.
             ref_offset: reference point ``1 + ref_offset`` in normalized objectives.
+            use_problem_ref: where the problem has a ``ref_point`` looser than that in some
+                objective, measure the improvement up to the problem's point there.
+            log_objectives: indices of objectives fitted and compared as ``log10`` (they must
+                be positive); ``None``: the problem's ``log_objectives`` if it has them, else none.
+            residual_std: give predictors without their own uncertainty their cross-validated
+                RMSE as a constant standard deviation (else the improvement is deterministic).
+            use_cheap: compute the objectives the problem lists in ``cheap_objectives`` exactly
+                with its ``evaluate_cheap(X)`` in the inner search, instead of predicting them.
         """
 
         pop_size: int = 50
@@ -125,6 +168,10 @@ class LINAS(Algorithm):
         n_folds: int = 5
         n_mc: int = 64
         ref_offset: float = 0.1
+        log_objectives: tuple[int, ...] | None = None
+        residual_std: bool = True
+        use_cheap: bool = True
+        use_problem_ref: bool = True
 
     def _setup(self) -> None:
         c = self.config
@@ -144,6 +191,15 @@ class LINAS(Algorithm):
                                 f"n_constr={self.problem.n_constr} (use nsga2, which handles constraints)")
         if not c.ref_offset > 0:
             raise MooValueError(f"ref_offset must be > 0, got {c.ref_offset!r}")
+        logs = c.log_objectives if c.log_objectives is not None else getattr(self.problem, "log_objectives", ())
+        logs = tuple(logs)
+        if any(isinstance(j, bool) or not isinstance(j, int) or not 0 <= j < self.problem.n_obj for j in logs):
+            raise MooValueError(f"log_objectives must be objective indices in [0, {self.problem.n_obj}), got {logs!r}")
+        self.log_objectives = sorted(set(logs))
+        cheap = tuple(getattr(self.problem, "cheap_objectives", ())) if c.use_cheap else ()
+        if cheap and not callable(getattr(self.problem, "evaluate_cheap", None)):
+            raise MooValueError(f"{self.problem.name!r} lists cheap_objectives {cheap} but has no evaluate_cheap(X)")
+        self.cheap = cheap
         like = torch.empty(0, dtype=self.dtype, device=self.device)
         self.xl, self.xu = bounds_on(self.problem, like)
         self.layout = VariableLayout(self.problem.var_types, self.problem.n_var, self.device)
@@ -186,16 +242,20 @@ class LINAS(Algorithm):
         c = self.config
         X_seen, F_seen = self.archive
         Z_seen = self.features(X_seen)
-        lo, hi = F_seen.min(0).values, F_seen.max(0).values
-        Y = (F_seen - lo) / (hi - lo).clamp_min(1e-12)
+        Y, lo, hi = self._scaled(F_seen)
         models, chosen = [], {}
         for j in range(Y.shape[1]):
+            if j in self.cheap:
+                models.append(None)
+                chosen[f"predictor_{j}"] = "exact"
+                continue
             model, scores = select_predictor(Z_seen, Y[:, j], candidates=c.predictors, n_folds=c.n_folds,
                                              generator=self.generator)
             models.append(model)
             chosen[f"predictor_{j}"] = model.name
             chosen[f"tau_{j}"] = scores[model.name]
-        surrogate = PredictedProblem(self.problem, models, self.features)
+        exact = (lambda X: self._cheap_scaled(X, lo, hi)) if self.cheap else None
+        surrogate = PredictedProblem(self.problem, models, self.features, residual_std=c.residual_std, exact=exact)
         inner = NSGA2(pop_size=c.pop_size)
         seed = int(torch.randint(2 ** 62, (1,), generator=self.generator, device=self.generator.device))
         inner.setup(surrogate, seed=seed, device=self.device, dtype=self.dtype,
@@ -209,18 +269,58 @@ class LINAS(Algorithm):
         if pool.shape[0] < n:  # the inner search converged onto measured points: add random ones
             Z_all = torch.cat([Z_seen, self.features(pool)])
             pool = torch.cat([pool, self._fresh_random(n - pool.shape[0], Z_all)])
-        pick = self._greedy_ehvi(surrogate, pool, Y, n)
+        pick = self._greedy_ehvi(surrogate, pool, Y, n, self._reference(lo, hi))
         return pool[pick], chosen
 
-    def _greedy_ehvi(self, surrogate: PredictedProblem, pool: Tensor, Y: Tensor, n: int) -> Tensor:
+    def _logged(self, F: Tensor, columns: list[int]) -> Tensor:
+        """``F [k, len(columns)]`` (objectives ``columns``) with ``log10`` on those in :attr:`log_objectives`."""
+        T = F.clone()
+        logs = [i for i, j in enumerate(columns) if j in self.log_objectives]
+        if logs:
+            if bool((T[:, logs] <= 0).any()):
+                raise MooValueError(f"log_objectives {self.log_objectives} must be positive, got a minimum of "
+                                    f"{T[:, logs].min(0).values.tolist()} on {self.problem.name!r}")
+            T[:, logs] = T[:, logs].log10()
+        return T
+
+    def _scaled(self, F: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Measured objectives as the predictors and the improvement see them: ``log10`` on
+        :attr:`log_objectives`, then min-max normalized over the measured points; and the
+        (log-scaled) minimum and maximum used."""
+        T = self._logged(F, list(range(F.shape[-1])))
+        lo, hi = T.min(0).values, T.max(0).values
+        return (T - lo) / (hi - lo).clamp_min(1e-12), lo, hi
+
+    def _cheap_scaled(self, X: Tensor, lo: Tensor, hi: Tensor) -> Tensor:
+        """The problem's cheap objectives of ``X [..., n_var]``, exact, on the scale of
+        :meth:`_scaled` with its ``lo`` and ``hi``."""
+        cols = list(self.cheap)
+        T = self._logged(self.problem.evaluate_cheap(X).to(lo).reshape(-1, len(cols)), cols)
+        return ((T - lo[cols]) / (hi - lo)[cols].clamp_min(1e-12)).reshape(X.shape[:-1] + (len(cols),))
+
+    def _reference(self, lo: Tensor, hi: Tensor) -> Tensor:
+        """The hypervolume reference point on the scale of :meth:`_scaled`: ``1 + ref_offset``,
+        or the problem's own ``ref_point`` (log-scaled like the objectives) where it is looser."""
+        ref = torch.full_like(lo, 1.0 + self.config.ref_offset)
+        own = self.problem.ref_point
+        if own is not None and self.config.use_problem_ref:
+            own = self._logged(torch.as_tensor(own, dtype=lo.dtype, device=lo.device).reshape(1, -1),
+                               list(range(lo.shape[0])))[0]
+            ref = torch.maximum(ref, (own - lo) / (hi - lo).clamp_min(1e-12))
+        return ref
+
+    def _greedy_ehvi(self, surrogate: PredictedProblem, pool: Tensor, Y: Tensor, n: int,
+                     ref: Tensor | None = None) -> Tensor:
         """Indices of ``n`` rows of ``pool`` picked one by one by expected hypervolume improvement
-        over the measured front ``Y`` plus the predicted means of the earlier picks."""
+        over the measured front ``Y`` plus the predicted means of the earlier picks, up to the
+        reference point ``ref`` (default ``1 + ref_offset``)."""
         c = self.config
         mean, std = surrogate.predict(pool)
         eps = torch.randn((c.n_mc,) + mean.shape, generator=self.generator, dtype=mean.dtype,
                           device=self.generator.device).to(mean.device)
         samples = mean + std * eps  # [S, k, m]; identical to the mean where std is 0
-        ref = torch.full((Y.shape[1],), 1.0 + c.ref_offset, dtype=Y.dtype, device=Y.device)
+        if ref is None:
+            ref = torch.full((Y.shape[1],), 1.0 + c.ref_offset, dtype=Y.dtype, device=Y.device)
         front = Y[non_dominated_mask(Y)]
         taken = torch.zeros(pool.shape[0], dtype=torch.bool, device=pool.device)
         picks = []

@@ -47,6 +47,7 @@ class Predictor:
 
     name = "predictor"
     has_uncertainty = False
+    cv_rmse: float | None = None  # set by select_predictor
 
     def fit(self, X: Tensor, y: Tensor) -> "Predictor":
         X, y = _check_xy(X, y)
@@ -112,18 +113,27 @@ class SVRPredictor(_SklearnPredictor):
 
 class GPPredictor(Predictor):
     """A Gaussian process (Matérn-5/2, ARD) from :class:`moo.surrogates.GPSurrogate` on the unit
-    cube of the features; predicts the posterior mean and standard deviation."""
+    cube of the features; predicts the posterior mean and standard deviation.
+
+    BoTorch's likelihood fit, when an attempt fails, retries from hyper-parameters drawn with
+    torch's global generator; the fit runs on a forked global generator seeded from
+    ``generator`` (default: seed 0), so a fit is reproducible and leaves the global state alone."""
 
     name = "gp"
     has_uncertainty = True
 
-    def __init__(self, maxiter: int | None = 50):
+    def __init__(self, maxiter: int | None = 50, *, generator: torch.Generator | None = None):
         self.maxiter = maxiter  # light training: L-BFGS iterations of the likelihood fit
+        self.generator = generator
 
     def _fit(self, X: Tensor, z: Tensor) -> None:
         lo, hi = X.min(0).values, X.max(0).values
         bounds = torch.stack([torch.minimum(lo, torch.zeros_like(lo)), torch.maximum(hi, torch.ones_like(hi))])
-        self.gp = GPSurrogate(bounds).fit(X, z.unsqueeze(-1), maxiter=self.maxiter)
+        g = self.generator
+        seed = 0 if g is None else int(torch.randint(2 ** 62, (1,), generator=g, device=g.device))
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            self.gp = GPSurrogate(bounds).fit(X, z.unsqueeze(-1), maxiter=self.maxiter)
 
     def _predict(self, X: Tensor) -> tuple[Tensor, Tensor]:
         with torch.no_grad():
@@ -177,7 +187,7 @@ class MLPEnsemblePredictor(Predictor):
 PREDICTORS: dict[str, Callable[[torch.Generator], Predictor]] = {
     "ridge": lambda g: RidgePredictor(),
     "svr": lambda g: SVRPredictor(),
-    "gp": lambda g: GPPredictor(),
+    "gp": lambda g: GPPredictor(generator=g),
     "mlp": lambda g: MLPEnsemblePredictor(generator=g),
 }
 
@@ -200,6 +210,11 @@ def kendall_tau(a: Tensor, b: Tensor) -> float:
 def cross_val_tau(name: str, X: Tensor, y: Tensor, *, n_folds: int = 5,
                   generator: torch.Generator) -> float:
     """Kendall's tau between ``y`` and the out-of-fold predictions of predictor ``name``."""
+    return kendall_tau(out_of_fold(name, X, y, n_folds=n_folds, generator=generator), y)
+
+
+def out_of_fold(name: str, X: Tensor, y: Tensor, *, n_folds: int = 5, generator: torch.Generator) -> Tensor:
+    """The ``n_folds``-fold out-of-fold predictions (means) of predictor ``name`` for every row."""
     X, y = _check_xy(X, y)
     n = y.shape[0]
     k = min(n_folds, n)
@@ -211,7 +226,7 @@ def cross_val_tau(name: str, X: Tensor, y: Tensor, *, n_folds: int = 5,
         test = fold == i
         model = make_predictor(name, generator).fit(X[~test], y[~test])
         oof[test] = model.predict(X[test])[0]
-    return kendall_tau(oof, y)
+    return oof
 
 
 def select_predictor(X: Tensor, y: Tensor, *, candidates: Sequence[str] = tuple(PREDICTORS),
@@ -219,16 +234,20 @@ def select_predictor(X: Tensor, y: Tensor, *, candidates: Sequence[str] = tuple(
     """The candidate with the highest cross-validated Kendall's tau, refitted on all of
     ``(X, y)``, and every candidate's score. Ties go to the earlier candidate (the simpler one
     in the default order). A candidate that raises while fitting scores NaN, with a warning,
-    and the next best is used."""
+    and the next best is used. The returned predictor's ``cv_rmse`` is the root mean squared
+    error of its out-of-fold predictions: an honest error bar for a predictor without its own
+    uncertainty (it includes noise the features cannot explain)."""
     if not candidates:
         raise MooValueError("candidates must name at least one predictor")
     for name in candidates:
         if name not in PREDICTORS:
             raise MooValueError(f"candidates must be among {sorted(PREDICTORS)}, got {name!r}")
-    scores = {}
+    scores, rmse = {}, {}
     for name in candidates:
         try:
-            scores[name] = cross_val_tau(name, X, y, n_folds=n_folds, generator=generator)
+            oof = out_of_fold(name, X, y, n_folds=n_folds, generator=generator)
+            scores[name] = kendall_tau(oof, y)
+            rmse[name] = float((oof - y.to(oof)).pow(2).mean().sqrt())
         except Exception as exc:  # e.g. a GP likelihood fit that fails on degenerate data
             warnings.warn(f"predictor {name!r} failed in cross-validation ({type(exc).__name__}: {exc}); "
                           "it is skipped for this fit", RuntimeWarning, stacklevel=2)
@@ -237,7 +256,9 @@ def select_predictor(X: Tensor, y: Tensor, *, candidates: Sequence[str] = tuple(
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                return make_predictor(best, generator).fit(X, y), scores
+                model = make_predictor(best, generator).fit(X, y)
+            model.cv_rmse = rmse[best]
+            return model, scores
         except Exception as exc:
             warnings.warn(f"predictor {best!r} failed to fit ({type(exc).__name__}: {exc}); trying the next",
                           RuntimeWarning, stacklevel=2)

@@ -117,3 +117,95 @@ def test_registered_runs_through_solve_and_rejects_bad_config():
         LINAS(predictors=("forest",)).setup(Discrete(), seed=0, device="cpu")
     with pytest.raises(moo.MooValueError, match="batch_size"):
         LINAS(batch_size=0).setup(Discrete(), seed=0, device="cpu")
+
+
+class Costly(Discrete):
+    """``Discrete`` with a second objective spanning two decades, declared log-scaled."""
+
+    log_objectives = (1,)
+
+    def _evaluate(self, X):
+        F = super()._evaluate(X)
+        return torch.stack([F[..., 0], 10 ** F[..., 1]], -1)
+
+
+def test_log_objectives_are_taken_from_the_problem_and_scaled_before_normalizing():
+    p = Costly()
+    alg = LINAS(**FAST)
+    alg.setup(p, seed=0, device="cpu", budget=20)
+    assert alg.log_objectives == [1]
+    F = torch.tensor([[0.5, 1.0], [0.0, 10.0], [1.0, 1000.0]], dtype=torch.float64)
+    # log10 first: 1, 10, 1000 -> 0, 1, 3 -> 0, 1/3, 1; the linear objective is only min-max scaled
+    assert torch.allclose(alg._scaled(F)[0], torch.tensor([[0.5, 0.0], [0.0, 1 / 3], [1.0, 1.0]], dtype=torch.float64))
+    plain = LINAS(**{**FAST, "log_objectives": ()})
+    plain.setup(p, seed=0, device="cpu", budget=20)
+    assert plain.log_objectives == [] and torch.allclose(plain._scaled(F)[0][:, 1], (F[:, 1] - 1) / 999)
+    with pytest.raises(moo.MooValueError, match="positive"):
+        alg._scaled(torch.tensor([[0.5, 0.0], [0.1, 2.0]], dtype=torch.float64))
+    with pytest.raises(moo.MooValueError, match="log_objectives"):
+        LINAS(log_objectives=(2,)).setup(p, seed=0, device="cpu")
+    run(p, 25)  # the whole loop on the log scale
+
+
+def test_predictors_without_uncertainty_get_their_cross_validated_rmse():
+    from moo.algorithms.linas import PredictedProblem
+    from moo.algorithms.predictors import select_predictor
+
+    p = Discrete()
+    X = sample_uniform(30, p.xl.double(), p.xu.double(), VariableLayout(p.var_types, 3, torch.device("cpu")),
+                       generator=torch.Generator().manual_seed(0))
+    Z, F = default_features(X, p), p.evaluate(X)
+    models = [select_predictor(Z, F[:, j], candidates=("ridge",), n_folds=3,
+                               generator=torch.Generator().manual_seed(j))[0] for j in range(2)]
+    features = lambda X: default_features(X, p)  # noqa: E731
+    _, std = PredictedProblem(p, models, features, residual_std=True).predict(X[:4])
+    assert torch.allclose(std, torch.tensor([[m.cv_rmse for m in models]] * 4, dtype=std.dtype))
+    assert float(std.min()) > 0
+    _, std0 = PredictedProblem(p, models, features).predict(X[:4])
+    assert torch.equal(std0, torch.zeros_like(std0))
+
+
+class CheapCostly(Costly):
+    """``Costly`` whose costly-looking second objective is declared cheap (computable exactly)."""
+
+    cheap_objectives = (1,)
+
+    def evaluate_cheap(self, X):
+        return self._evaluate(X)[..., 1:]
+
+
+def test_cheap_objectives_are_computed_exactly_on_the_predictors_scale():
+    from moo.algorithms.linas import PredictedProblem
+
+    p = CheapCostly()
+    alg, steps = run(p, 25)
+    assert alg.cheap == (1,)
+    assert all(s.extras["predictor_1"] == "exact" and s.extras["predictor_0"] != "exact" for s in steps[1:])
+    X, F = alg.archive
+    Y, lo, hi = alg._scaled(F)
+    # the exact values of the measured points are their measured values on the same scale
+    assert torch.allclose(alg._cheap_scaled(X, lo, hi)[:, 0], Y[:, 1])
+    surrogate = PredictedProblem(p, [None, None], lambda X: X, exact=lambda X: alg._cheap_scaled(X, lo, hi).repeat(1, 2))
+    mean, std = surrogate.predict(X[:3])
+    assert torch.allclose(mean, Y[:3, [1, 1]]) and torch.equal(std, torch.zeros_like(std))
+    off = LINAS(**{**FAST, "use_cheap": False})
+    off.setup(p, seed=0, device="cpu", budget=25)
+    assert off.cheap == ()
+
+
+def test_reference_point_is_the_problems_own_where_it_is_looser():
+    class WithRef(Costly):
+        @property
+        def ref_point(self):
+            return torch.tensor([2.0, 1000.0], dtype=torch.float64)
+
+    F = torch.tensor([[0.0, 1.0], [1.0, 1000.0]], dtype=torch.float64)
+    alg = LINAS(**FAST)
+    alg.setup(WithRef(), seed=0, device="cpu", budget=20)
+    _, lo, hi = alg._scaled(F)
+    # objective 0: (2 - 0) / (1 - 0) = 2 > 1.1; objective 1 (log): (3 - 0) / (3 - 0) = 1 < 1.1, so 1.1
+    assert torch.allclose(alg._reference(lo, hi), torch.tensor([2.0, 1.1], dtype=torch.float64))
+    off = LINAS(**{**FAST, "use_problem_ref": False})
+    off.setup(WithRef(), seed=0, device="cpu", budget=20)
+    assert torch.allclose(off._reference(lo, hi), torch.tensor([1.1, 1.1], dtype=torch.float64))
+

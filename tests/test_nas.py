@@ -1,4 +1,5 @@
 """The digits NAS problem: search space, objectives against hand counts, fake quantization, cache."""
+import math
 import sqlite3
 
 import pytest
@@ -101,3 +102,59 @@ def test_registered_and_usable_by_nsga2(tmp_path):
     p = moo.get_problem("nas-digits", objectives=("error", "params"), cache=str(tmp_path / "c.sqlite"), **TINY)
     r = moo.solve(p, "nsga2", budget=8, seed=0, device="cpu", progress=False, pop_size=4)
     assert r.F.shape[1] == 2 and p.n_evals == 8
+
+
+def test_extremes_and_count_features_make_log_macs_linear_in_the_encoding(tmp_path):
+    import itertools
+
+    p = tiny(tmp_path, objectives=("error", "macs", "latency", "params"))
+    assert p.log_objectives == (1, 2, 3)
+    # extreme() against an enumeration of every architecture of the tiny space
+    archs = [Architecture(a, c, k, b) for d in (1, 2) for a in p.activations
+             for c in itertools.product(p.channels, repeat=d) for k in itertools.product(p.kernels, repeat=d)
+             for b in itertools.product(p.bits, repeat=d)]
+    for key in ("macs", "params", "size_bits"):
+        values = [complexity(a)[key] for a in archs]
+        assert complexity(p.extreme(False))[key] == min(values) and complexity(p.extreme(True))[key] == max(values)
+    X = sample(p, 40)
+    Z = p.encode(X)
+    assert Z.shape == (40, 1 + 2 + 2 + 3 * 2 + 2) and Z.min() >= 0 and Z.max() <= 1
+    macs = torch.tensor([complexity(p.decode(x))["macs"] for x in X], dtype=torch.float64)
+    # log MACs is an affine function of the last-but-one feature: exact for any linear predictor
+    lo, hi = (complexity(p.extreme(b))["macs"] for b in (False, True))
+    assert torch.allclose(Z[:, -2].double(), (macs.log() - math.log(lo)) / (math.log(hi) - math.log(lo)))
+
+
+def test_latency_is_the_fastest_repeat_and_part_of_the_cache_key(tmp_path, monkeypatch):
+    p = tiny(tmp_path, latency_repeats=4)
+    clock = iter([0.0, 0.005, 1.0, 1.002, 2.0, 2.009, 3.0, 3.004])  # 5, 2, 9, 4 ms
+    monkeypatch.setattr("moo.problems.nas.time.perf_counter", lambda: next(clock))
+    p._data = tuple(torch.zeros(8, 1, 8, 8) for _ in range(4))
+    net = build_network(Architecture("relu", (2,), (1,), (8,)), torch.Generator().manual_seed(0))
+    assert p._latency(net) == pytest.approx(2.0)
+    monkeypatch.undo()
+    p._data = None  # the real data again
+    # the protocol is in the key: a cache written with another latency statistic is never served
+    assert p.cache_key(Architecture("relu", (2,), (1,), (8,))) != tiny(tmp_path, latency_repeats=5).cache_key(
+        Architecture("relu", (2,), (1,), (8,)))
+    x = torch.tensor([[1.0, 0, 0, 0, 0, 0, 1, 1]])
+    assert p.measure_seconds(p.decode(x[0])) is None
+    p.evaluate(x)
+    assert p.measure_seconds(p.decode(x[0])) > 0
+
+
+def sample(p, n):
+    from moo.algorithms.evolutionary.operators import VariableLayout, sample_uniform
+
+    return sample_uniform(n, p.xl.double(), p.xu.double(), VariableLayout(p.var_types, p.n_var, torch.device("cpu")),
+                          generator=torch.Generator().manual_seed(0))
+
+
+def test_cheap_objectives_are_the_counted_ones_and_match_evaluate(tmp_path):
+    p = tiny(tmp_path, objectives=("size_bits", "error", "macs", "latency", "params"))
+    assert p.cheap_objectives == (0, 2, 4)
+    X = sample(p, 3)
+    C = p.evaluate_cheap(X.reshape(3, 1, -1))
+    assert C.shape == (3, 1, 3) and p.n_trained == 0  # counting trains nothing
+    assert torch.equal(C[:, 0], p.evaluate(X)[:, [0, 2, 4]].double())
+    assert C[0, 0].tolist() == [float(complexity(p.decode(X[0]))[k]) for k in ("size_bits", "macs", "params")]

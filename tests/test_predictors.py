@@ -6,7 +6,7 @@ import torch
 
 import moo
 from moo.algorithms.predictors import (GPPredictor, MLPEnsemblePredictor, PREDICTORS, cross_val_tau,
-                                       kendall_tau, make_predictor, select_predictor)
+                                       kendall_tau, make_predictor, out_of_fold, select_predictor)
 
 
 def data(n=60, d=3, seed=0, f=lambda X: X[:, 0] + 0.5 * X[:, 1] ** 2):
@@ -75,3 +75,27 @@ def test_bad_inputs_raise():
         make_predictor("xgboost", g)
     with pytest.raises(moo.MooValueError, match="candidates"):
         select_predictor(X, y, candidates=("ridge", "forest"), generator=g)
+
+
+def test_selection_reports_the_out_of_fold_rmse_of_the_chosen_predictor():
+    X, y = data(60, d=2, f=lambda X: 3 * X[:, 0] - X[:, 1])
+    model, scores = select_predictor(X, y, candidates=("ridge", "svr"), n_folds=4,
+                                     generator=torch.Generator().manual_seed(5))
+    # the same folds (same seed, same draw order) give the same out-of-fold predictions
+    g = torch.Generator().manual_seed(5)
+    oof = {name: out_of_fold(name, X, y, n_folds=4, generator=g) for name in ("ridge", "svr")}
+    assert scores == {name: pytest.approx(kendall_tau(p, y)) for name, p in oof.items()}
+    assert model.cv_rmse == pytest.approx(float((oof[model.name] - y).pow(2).mean().sqrt()))
+    assert model.name == "ridge" and model.cv_rmse < 0.05 * float(y.std())  # a linear target: near exact
+
+
+def test_gp_fit_is_reproducible_and_leaves_the_global_generator_alone():
+    X, y = data(25, d=4)
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    p1 = GPPredictor(generator=torch.Generator().manual_seed(7)).fit(X, y)
+    assert torch.equal(torch.get_rng_state(), before)
+    torch.rand(5)  # another global state: the fit must not depend on it
+    p2 = GPPredictor(generator=torch.Generator().manual_seed(7)).fit(X, y)
+    Xt = data(10, d=4, seed=3)[0]
+    assert torch.equal(p1.predict(Xt)[0], p2.predict(Xt)[0]) and torch.equal(p1.predict(Xt)[1], p2.predict(Xt)[1])
