@@ -17,9 +17,13 @@ every target weight. Differences, on purpose: the target weights pass through
 ``bound * tanh(. / bound)`` so they stay inside the problem's (nominal, ±10) box — the identity
 for the weights that training produces (|w| << 10); losses are full-batch on the small digits
 training set (PHN: mini-batches of Multi-MNIST), Adam with PHN's lr 1e-4, which keeps the problem
-CPU-fast. As in PHN, the model to report is chosen on validation data (see
-``moo.benchmarks.phn``): the hypernetwork fits the small training set within a few hundred steps. The EPO linear programs are solved with SciPy's HiGHS (PHN:
-cvxpy/GLPK); when an LP fails the step falls back to ``alpha = r`` as PHN does.
+CPU-fast. As in PHN, the model to report is chosen on validation data, and so is the learning
+rate (see ``moo.benchmarks.phn``): a step on the hypernetwork's linear head moves every target
+weight by about ``lr * (|ray features|_1 + 1)``, so at 1e-4 the hypernetwork fits the small
+training set within a few hundred steps. The EPO linear programs are solved with SciPy's HiGHS
+(PHN: cvxpy/GLPK); when an LP fails the step falls back to ``alpha = r`` as PHN does. In the
+balance LP the largest ``r_i L_i`` may not rise (right-hand side 0) whether or not it is in
+EPO's set J, as in PHN's EPO code.
 
 The training loop, snapshots and checkpoints are PSL's (:class:`moo.algorithms.psl.PSL`).
 """
@@ -81,9 +85,10 @@ def epo_weights(losses: np.ndarray, gram: np.ndarray, ray: np.ndarray, eps: floa
     if mu > eps:  # balance: maximize alpha·Ca, keep losses outside J from rising, never raise the worst
         J = Ca > 0
         if J.any():
-            keep = ~J
-            keep[np.flatnonzero(rl == rl.max())] = True
-            rhs = np.where(J, 0.0, Ca)
+            worst = rl == rl.max()
+            keep = ~J | worst
+            # the worst loss must not rise, also when it is outside J (EPO's J*, rhs 0)
+            rhs = np.where(J | worst, 0.0, Ca)
         else:
             keep, rhs = np.ones(m, dtype=bool), np.zeros(m)
         res = linprog(-Ca, A_ub=-gram[keep], b_ub=-rhs[keep], **simplex)

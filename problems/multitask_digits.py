@@ -2,8 +2,9 @@
 construction of Sabour et al. 2017, as used by PHN — Navon et al., ICLR 2021 — shrunk to 8 × 8).
 
 Each example overlays two digits on one ``8 × (8 + shift)`` canvas, the first at the left edge and
-the second ``shift`` columns to the right, combined by pixel-wise maximum; task 1 predicts the
-left digit, task 2 the right one. Train, validation and test images are composed from disjoint
+the second ``shift`` columns to the right, combined by pixel-wise maximum (symmetric: neither
+digit is drawn over the other, the two share the ``8 - shift`` middle columns); task 1 predicts
+the left digit, task 2 the right one. Train, validation and test images are composed from disjoint
 parts (50 / 20 / 30 %) of the 1,797 digits (a seeded split), so no validation or test digit is
 seen in training.
 

@@ -51,6 +51,31 @@ def test_epo_weights_balance_and_descent():
     assert a is not None and a.sum() == pytest.approx(1) and bool((gram @ a >= -1e-9).all())
 
 
+
+def test_epo_balance_never_raises_the_worst_loss():
+    """EPO's balance LP keeps the largest ``r_i L_i`` from rising (its constraint for J* has
+    right-hand side 0, Mahapatra & Rajan 2020), also when that loss's ``(C a)`` entry is not
+    positive, i.e. outside J."""
+    from moo.algorithms.phn import _mu
+
+    rng = np.random.default_rng(1)
+    checked = 0
+    for _ in range(3000):
+        G = rng.normal(size=(3, 5))
+        gram = G @ G.T
+        losses, ray = rng.uniform(0.2, 2.0, 3), rng.dirichlet(np.ones(3))
+        rl = ray * losses
+        l_hat = rl / rl.sum()
+        Ca = gram @ (ray * (np.log(l_hat * 3) - _mu(l_hat)))
+        worst = int(np.argmax(rl))
+        if _mu(l_hat) <= 1e-4 or not (Ca > 0).any() or Ca[worst] > 0:
+            continue
+        a = epo_weights(losses, gram, ray)
+        assert a is not None and a.sum() == pytest.approx(1)
+        assert (gram @ a)[worst] >= -1e-9  # first-order change of the worst loss is -(gram @ a)[worst]
+        checked += 1
+    assert checked >= 5
+
 @pytest.mark.parametrize("solver", ["ls", "epo"])
 def test_phn_trains_and_is_deterministic(digits, solver):
     def run():
