@@ -33,7 +33,8 @@ Defaults are the reference code's: 20 Latin-hypercube points, batch 5, 500 steps
 preferences, Adam lr 1e-3, alpha 1e-3, c = 1, LCB coefficient 0.1, 1000 candidates, no local
 step on the candidates, "local" kernel, and the best-step checkpoint (below).
 
-Differences from the reference code, on purpose (each one a ``Config`` option):
+Differences from the reference code, on purpose (the normalization and the checkpoint are
+``Config`` options):
 
 * Bandwidth. The reference takes ``c * median(D2)^2 / log n`` — the median of the *squared*
   distances squared again, so ``h`` has units of distance^4 and the kernel's width changes with
@@ -53,6 +54,22 @@ Differences from the reference code, on purpose (each one a ``Config`` option):
   (``select_best=False`` keeps the last step instead).
 * The ideal point ``z`` is PSL-MOBO's (recomputed each iteration in that iteration's units; the
   reference carries it across iterations whose standardizations differ).
+
+A reference-code bug, off by default (``reference_stale_gradient=True`` reproduces it, for
+reproducing the paper's numbers only): ``run_svh.py`` reads each particle's gradient from
+``param.grad`` after ``loss_b.backward()`` and zeroes it afterwards, but the previous step's
+update is still stored in ``param.grad`` when particle 0's backward pass runs, so particle 0's
+"gradient" is ``g_0 + Delta theta_{t-1}``: a stale copy of the last update that, after the
+normalization along the particle axis, dominates every parameter's column where the raw
+gradients are small (an accidental momentum). It accounts for most of the gap between this
+implementation and the paper on VLMOP2 (final LHD, mean of seeds 0-2: -3.45 with it and
+``grad_normalization="parameter"``, -1.95 with the defaults, paper -4.1;
+``benchmarks/results/svh_psl_notes.md``).
+
+Unlike PSL-MOBO's default, no Tchebycheff gradient step is taken from the candidates
+(``n_local = 0``, as in the reference and in the PSL-MOBO runs the paper compares against); that
+local step is what lifts PSL-MOBO on VLMOP2 (final LHD -3.8 with it, mean of 3 seeds; -1.5 and
+-1.1 without, seeds 0 and 1).
 """
 from __future__ import annotations
 
@@ -118,6 +135,8 @@ class SVHPSL(PSLMOBO):
             select_best: keep the training step with the largest LCB hypervolume on the test
                 preferences (else the last step).
             n_test_per_obj: test preferences per objective for ``select_best`` (evenly spread).
+            reference_stale_gradient: add the previous step's update to particle 0's gradient
+                before normalizing, as the reference code does by accident (module docstring).
         """
 
         n_init: int = 20
@@ -129,6 +148,7 @@ class SVHPSL(PSLMOBO):
         grad_normalization: str = "particle"
         select_best: bool = True
         n_test_per_obj: int = 100
+        reference_stale_gradient: bool = False
 
     def _setup(self) -> None:
         c = self.config
@@ -150,12 +170,6 @@ class SVHPSL(PSLMOBO):
             return local_kernel(L, active, self.config.bandwidth_scale)
         return rbf_objective_kernel(L, self.config.bandwidth_scale)
 
-    def _normalize(self, G: Tensor) -> Tensor:
-        mode = self.config.grad_normalization
-        if mode == "none":
-            return G
-        return G / G.norm(dim=1 if mode == "particle" else 0, keepdim=True).clamp_min(1e-12)
-
     def svgd_step(self, model: ParetoSetModel, optimizer: torch.optim.Optimizer, prefs: Tensor, value,
                   ideal: Tensor) -> tuple[Tensor, Tensor]:
         """One Stein variational update of ``model`` at preferences ``prefs [n, m]``.
@@ -163,6 +177,7 @@ class SVHPSL(PSLMOBO):
         Returns the particles' LCB values ``[n, m]`` and their Tchebycheff values ``[n]``, detached.
         """
         params = [p for p in model.parameters() if p.requires_grad]
+        stale = [p.grad for p in params] if self.config.reference_stale_gradient else [None]
         X = model(prefs)
         L = value(X)
         s, active = tchebycheff_active(L, prefs, ideal)
@@ -170,18 +185,23 @@ class SVHPSL(PSLMOBO):
         gx_drive, = torch.autograd.grad(s.sum(), X, retain_graph=True)
         gx_repel, = torch.autograd.grad(K.sum(), X, retain_graph=True)
         n = X.shape[0]
-        # per-particle gradients d s_b / d theta = J_b^T gx_drive[b], one batched vector-Jacobian product
-        rows = torch.diag_embed(gx_drive.transpose(0, 1)).permute(1, 2, 0)  # [n, n, d]: row b only in slot b
-        per = torch.autograd.grad(X, params, grad_outputs=rows, retain_graph=True, is_grads_batched=True)
-        G = self._normalize(torch.cat([g.reshape(n, -1) for g in per], 1).to(torch.float64))
-        drive = K.detach().sum(0).to(G) @ G  # sum_b (sum_a K_ab) g_b
-        repel = torch.autograd.grad(X, params, grad_outputs=gx_repel)
-        total = (drive.to(params[0].dtype) + self.config.alpha * torch.cat([g.reshape(-1) for g in repel])) / n
+        # One batched vector-Jacobian product: row b < n has only particle b's slot filled, giving
+        # g_b = d s_b / d theta; row n gives the repulsive term grad_theta sum_ab K_ab.
+        rows = torch.cat([torch.diag_embed(gx_drive.transpose(0, 1)).permute(1, 2, 0), gx_repel.unsqueeze(0)])
+        grads = torch.autograd.grad(X, params, grad_outputs=rows, is_grads_batched=True)
+        if stale[0] is not None:  # the reference's bug: the last update still sits in param.grad
+            grads = [torch.cat([g[:1] + old.unsqueeze(0), g[1:]]) for g, old in zip(grads, stale)]
+        mode = self.config.grad_normalization
+        coef = K.detach().sum(0).to(grads[0].dtype) / n  # (sum_a K_ab) / n
+        if mode == "particle":  # each g_b to unit norm over all parameters
+            sq = sum(g[:n].reshape(n, -1).pow(2).sum(1) for g in grads)
+            coef = coef / sq.sqrt().clamp_min(1e-12)
         optimizer.zero_grad()
-        offset = 0
-        for p in params:
-            p.grad = total[offset:offset + p.numel()].view_as(p).clone()
-            offset += p.numel()
+        for p, g in zip(params, grads):
+            drive = torch.tensordot(coef, g[:n], dims=1)
+            if mode == "parameter":  # every parameter's column to unit norm across the particles
+                drive = drive / g[:n].norm(dim=0).clamp_min(1e-12)
+            p.grad = drive + (self.config.alpha / n) * g[n]
         optimizer.step()
         return L.detach(), s.detach()
 

@@ -20,7 +20,10 @@ Two LHD conventions are reported, ``LHD = ln(max(HV_true - HV(evaluated set), 1e
 
 Every run is appended to ``benchmarks/results/svh_psl.json`` (keyed by problem, algorithm and
 seed), so partial runs accumulate; the table ``svh_psl.md`` and the convergence figure
-``svh_psl.png`` are rebuilt from everything stored.
+``svh_psl.png`` are rebuilt from everything stored, with the run time split into GP fitting,
+hypernetwork training and batch selection, the cells with fewer than five seeds, and the
+commands that produced the runs. ``--options ALGORITHM JSON`` runs a labelled variant (e.g.
+SVH-PSL with the reference code's stale gradient, ``svh_psl_reference_quirks.md``).
 
 Full run (the paper's protocol; hours on a 2-core machine)::
 
@@ -32,6 +35,8 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import shlex
+import sys
 import time
 from pathlib import Path
 
@@ -47,6 +52,8 @@ PROBLEMS = ("zdt1", "zdt2", "zdt3", "vlmop2", "f2", "re21", "re32", "re33", "re3
 OPTIONS = {"zdt1": {"n_var": 20}, "zdt2": {"n_var": 20}, "zdt3": {"n_var": 20}}  # the paper's result files: n = 20
 ALGORITHMS = ("svh-psl", "psl-mobo", "botorch.qnehvi", "botorch.qparego")
 BUDGET, N_INIT, BATCH = 120, 20, 5
+PROTOCOL_SEEDS = 5
+PHASES = ("fit_time", "train_time", "select_time")  # per-iteration extras of psl-mobo / svh-psl
 
 # The paper's final LHD, read off its final-LHD figure (about +-0.2).
 PAPER_LHD = {"zdt1": -7.2, "zdt2": -5.5, "zdt3": -1.0, "f2": -4.8, "vlmop2": -4.1, "re21": -1.0,
@@ -110,8 +117,10 @@ def consistent_lhd(problem) -> LHD:
     return LHD(ev, EXACT_HV.get(name, ev.front_hypervolume()))
 
 
-def run_one(name: str, algorithm: str, seed: int, options: dict) -> dict:
-    """One run: the LHD after the initial design and after every batch, in both conventions."""
+def run_one(name: str, algorithm: str, seed: int, options: dict, command: str = "") -> dict:
+    """One run: the LHD after the initial design and after every batch, in both conventions,
+    the run's wall and CPU time and (Pareto-set learners) its wall time per phase: GP fit,
+    hypernetwork training, candidate selection, summed over the iterations."""
     torch.manual_seed(seed)  # peers that draw from the global generator
     problem = moo.get_problem(name, **OPTIONS.get(name, {}))
     t0, c0 = time.perf_counter(), time.process_time()
@@ -124,8 +133,10 @@ def run_one(name: str, algorithm: str, seed: int, options: dict) -> dict:
     for conv, make in (("paper", paper_lhd), ("consistent", consistent_lhd)):
         lhd = make(problem)
         curves[conv] = [lhd(F[:k]) for k in marks]
+    phases = {k: sum(h.get(k, 0.0) for h in result.history) for k in PHASES}
     return {"problem": name, "algorithm": algorithm, "seed": seed, "n_evals": marks, "lhd": curves,
-            "wall_s": wall, "cpu_s": cpu, "options": options.get(algorithm, {}), "torch_threads": torch.get_num_threads()}
+            "wall_s": wall, "cpu_s": cpu, "phases_s": phases if any(phases.values()) else None,
+            "options": options.get(algorithm, {}), "torch_threads": torch.get_num_threads(), "command": command}
 
 
 def load(path: Path) -> dict:
@@ -164,19 +175,38 @@ def table(runs: list[dict]) -> str:
                     verdict = "yes" if mean <= PAPER_LHD[p] + 0.3 else f"no ({mean - PAPER_LHD[p]:+.2f})"
             lines.append(f"| {p} | {PAPER_LHD[p] if conv == 'paper' else '—'} | " + " | ".join(cells) + f" | {verdict if conv == 'paper' else '—'} |")
         lines.append("")
-    lines += ["### Time per run (wall s / CPU s, median)", "", "| problem | " + " | ".join(algos) + " |",
-              "|---|" + "---|" * len(algos)]
+    lines += ["### Time per run (wall s / CPU s, median; wall s in GP fit / training / selection)", "",
+              "| problem | " + " | ".join(algos) + " |", "|---|" + "---|" * len(algos)]
     for p in PROBLEMS:
         sel = [r for r in runs if r["problem"] == p]
         if not sel:
             continue
         cells = []
         for a in algos:
-            w = sorted(r["wall_s"] for r in sel if r["algorithm"] == a)
-            c = sorted(r["cpu_s"] for r in sel if r["algorithm"] == a)
-            cells.append(f"{w[len(w) // 2]:.0f} / {c[len(c) // 2]:.0f}" if w else "—")
+            mine = [r for r in sel if r["algorithm"] == a]
+            if not mine:
+                cells.append("—")
+                continue
+            cell = f"{_median([r['wall_s'] for r in mine]):.0f} / {_median([r['cpu_s'] for r in mine]):.0f}"
+            split = [r["phases_s"] for r in mine if r.get("phases_s")]
+            if split:
+                cell += " (" + " / ".join(f"{_median([s[k] for s in split]):.0f}" for k in PHASES) + ")"
+            cells.append(cell)
         lines.append(f"| {p} | " + " | ".join(cells) + " |")
+    partial = [f"{p} × {a}: {n} seed(s)" for p in PROBLEMS for a in algos
+               if 0 < (n := sum(r["problem"] == p and r["algorithm"] == a for r in runs)) < PROTOCOL_SEEDS]
+    missing = [p for p in PROBLEMS if not any(r["problem"] == p for r in runs)]
+    lines += ["", f"### Coverage (protocol: {PROTOCOL_SEEDS} seeds per cell)", ""]
+    lines.append("Partial cells: " + ("; ".join(partial) if partial else "none") + ".")
+    lines.append("Problems not run: " + (", ".join(missing) if missing else "none") + ".")
+    commands = sorted({r.get("command") or "(not recorded)" for r in runs})
+    lines += ["", "Commands that produced the stored runs:", ""] + [f"    {c}" for c in commands]
     return "\n".join(lines) + "\n"
+
+
+def _median(xs: list[float]) -> float:
+    xs = sorted(xs)
+    return xs[len(xs) // 2]
 
 
 def figure(runs: list[dict], path: Path) -> None:
@@ -220,6 +250,9 @@ def main(argv=None) -> None:
     ap.add_argument("--algorithms", nargs="+", default=list(ALGORITHMS))
     ap.add_argument("--n-steps", type=int, default=None,
                     help="override the hypernetwork training steps of svh-psl / psl-mobo (smoke runs only)")
+    ap.add_argument("--options", nargs=2, action="append", default=[], metavar=("ALGORITHM", "JSON"),
+                    help="extra config for one algorithm, e.g. svh-psl '{\"reference_stale_gradient\": true}' "
+                         "(stored with the runs and named in the table; use a separate --out)")
     ap.add_argument("--out", default=str(RESULTS / "svh_psl"), help="output prefix (.json, .md, .png)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads")
     ap.add_argument("--report-only", action="store_true", help="rebuild the table and figure from the stored runs")
@@ -230,16 +263,19 @@ def main(argv=None) -> None:
     if unknown:
         ap.error(f"unknown problem(s) {unknown}; choose from {PROBLEMS}")
     seeds = list(range(args.seeds[0])) if len(args.seeds) == 1 else args.seeds
-    options = {}
+    options: dict[str, dict] = {}
     if args.n_steps is not None:
         options = {"svh-psl": {"n_steps": args.n_steps}, "psl-mobo": {"n_steps": args.n_steps}}
+    for algorithm, extra in args.options:
+        options.setdefault(algorithm, {}).update(json.loads(extra))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     store_path = out.with_suffix(".json")
+    command = "python -m moo.benchmarks.svh_psl " + shlex.join(sys.argv[1:] if argv is None else argv)
     for p in ([] if args.report_only else problems):
         for a in args.algorithms:
             for s in seeds:
-                rec = run_one(p, a, s, options)
+                rec = run_one(p, a, s, options, command)
                 store = load(store_path)  # re-read: another invocation may have added runs
                 store["runs"][f"{p}|{a}|{s}"] = rec
                 store_path.write_text(json.dumps(store, indent=1))

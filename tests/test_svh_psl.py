@@ -45,7 +45,7 @@ def _algo(**cfg) -> SVHPSL:
 
 
 @pytest.mark.parametrize("kernel", ["local", "global"])
-@pytest.mark.parametrize("norm", ["particle", "parameter"])
+@pytest.mark.parametrize("norm", ["particle", "parameter", "none"])
 def test_svgd_update_matches_per_particle_autograd(kernel, norm):
     """The gradient handed to the optimizer is 1/n [sum_b (sum_a K_ab) g_b + alpha grad sum K],
     here recomputed particle by particle with plain backward passes."""
@@ -66,7 +66,8 @@ def test_svgd_update_matches_per_particle_autograd(kernel, norm):
         grads = torch.autograd.grad(s[b], params, retain_graph=True)
         G.append(torch.cat([g.flatten() for g in grads]).double())
     G = torch.stack(G)
-    G = G / G.norm(dim=1 if norm == "particle" else 0, keepdim=True).clamp_min(1e-12)  # as F.normalize
+    if norm != "none":
+        G = G / G.norm(dim=1 if norm == "particle" else 0, keepdim=True).clamp_min(1e-12)  # as F.normalize
     repel = torch.cat([g.flatten() for g in torch.autograd.grad(K.sum(), params)]).double()
     expected = (K.detach().sum(0) @ G + alpha * repel) / 4
 
@@ -74,6 +75,40 @@ def test_svgd_update_matches_per_particle_autograd(kernel, norm):
     a.svgd_step(model, opt, prefs, value, ideal)
     got = torch.cat([p.grad.flatten() for p in params]).double()
     torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-6)
+
+
+def test_reference_stale_gradient_adds_last_update_to_particle_zero():
+    """``reference_stale_gradient`` reproduces run_svh.py's bug: particle 0's gradient row is
+    ``g_0 + (previous update)`` before the particle-axis normalization; off, the steps are independent."""
+    value = lambda X: torch.stack([(X ** 2).sum(-1), ((X - 1) ** 2).sum(-1)], -1)  # noqa: E731
+    prefs = torch.tensor([[0.2, 0.8], [0.5, 0.5], [0.9, 0.1]], dtype=torch.float64)
+    ideal = torch.tensor([-0.1, -0.1], dtype=torch.float64)
+    grads = {}
+    for stale in (False, True):
+        a = _algo(grad_normalization="parameter", alpha=0.3, reference_stale_gradient=stale)
+        model = ParetoSetModel(2, 3, torch.tensor([[-1.0] * 3, [2.0] * 3]), torch.Generator().manual_seed(0),
+                               hidden=(5,))
+        opt = torch.optim.SGD(model.parameters(), lr=0.0)  # the parameters stay put: same g_b both steps
+        a.svgd_step(model, opt, prefs, value, ideal)
+        first = torch.cat([p.grad.flatten() for p in model.parameters()]).double()
+        a.svgd_step(model, opt, prefs, value, ideal)
+        grads[stale] = first, torch.cat([p.grad.flatten() for p in model.parameters()]).double()
+    params = list(model.parameters())
+    L = value(model(prefs))
+    s, active = tchebycheff_active(L, prefs, ideal)
+    K = local_kernel(L, active)
+    G = torch.stack([torch.cat([g.flatten() for g in torch.autograd.grad(s[b], params, retain_graph=True)])
+                     for b in range(3)]).double()
+    repel = torch.cat([g.flatten() for g in torch.autograd.grad(K.sum(), params)]).double()
+    w = K.detach().sum(0)
+    clean = (w @ (G / G.norm(dim=0).clamp_min(1e-12)) + 0.3 * repel) / 3
+    torch.testing.assert_close(grads[False][0], clean, rtol=1e-4, atol=1e-6)
+    torch.testing.assert_close(grads[False][1], clean, rtol=1e-4, atol=1e-6)
+    torch.testing.assert_close(grads[True][0], clean, rtol=1e-4, atol=1e-6)  # nothing stale yet
+    G[0] += grads[True][0]
+    stale_expected = (w @ (G / G.norm(dim=0).clamp_min(1e-12)) + 0.3 * repel) / 3
+    torch.testing.assert_close(grads[True][1], stale_expected, rtol=1e-4, atol=1e-6)
+    assert (stale_expected - clean).abs().max() > 1e-3
 
 
 def test_svgd_training_lowers_tchebycheff_and_spreads():

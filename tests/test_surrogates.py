@@ -1,0 +1,59 @@
+"""GPSurrogate's closed-form posterior against BoTorch/GPyTorch's own (values and gradients)."""
+import pytest
+import torch
+from gpytorch.kernels import MaternKernel
+
+from moo.errors import MooValueError
+from moo.surrogates import GPSurrogate, matern
+
+
+def _fitted(m: int, seed: int = 0) -> tuple[GPSurrogate, torch.Generator]:
+    g = torch.Generator().manual_seed(seed)
+    X = torch.rand(30, 3, generator=g, dtype=torch.float64) * 4 - 2
+    Y = torch.stack([(1.5 * X).sin().sum(-1), (X ** 2).sum(-1), X[:, 0] * X[:, 1]], -1)[:, :m]
+    bounds = torch.tensor([[-2.0] * 3, [2.0] * 3], dtype=torch.float64)
+    return GPSurrogate(bounds).fit(X, Y), g
+
+
+@pytest.mark.parametrize("m", [1, 2])
+def test_closed_form_posterior_equals_botorch(m):
+    gp, g = _fitted(m)
+    Xq = (torch.rand(3, 5, 3, generator=g, dtype=torch.float64) * 4 - 2).requires_grad_(True)
+    mean, std = gp.predict(Xq)
+    post = gp.model.posterior(Xq)
+    scale = gp.model.outcome_transform.stdvs.reshape(m)  # compare in standardized units
+    assert mean.shape == post.mean.shape == (3, 5, m)
+    torch.testing.assert_close(mean / scale, post.mean / scale, rtol=0, atol=1e-8)
+    torch.testing.assert_close(std ** 2 / scale ** 2, post.variance / scale ** 2, rtol=0, atol=1e-8)
+    # gradients of the LCB (what the Pareto-set learners descend) agree too
+    g_ours, = torch.autograd.grad(gp.lcb(Xq).sum(), Xq)
+    g_ref, = torch.autograd.grad((post.mean - 0.1 * post.variance.sqrt()).sum(), Xq)
+    assert g_ref.abs().max() > 1e-3  # not a flat surrogate
+    torch.testing.assert_close(g_ours, g_ref, rtol=1e-6, atol=1e-8)
+
+
+def test_closed_form_interpolates_and_is_uncertain_away_from_data():
+    gp, _ = _fitted(2)
+    X = gp.model.train_inputs[0][0] * 4 - 2  # the training points, back in the box
+    mean, std = gp.predict(X)
+    far_std = gp.predict(torch.full((1, 3), 2.0, dtype=torch.float64) * torch.tensor([1.0, -1.0, 1.0]))[1]
+    Y = gp.model.outcome_transform.untransform(gp.model.train_targets.T)[0]
+    assert (mean - Y).abs().max() < 0.05 * Y.std()
+    assert bool((far_std > std.median(0).values).all())
+
+
+@pytest.mark.parametrize("nu", [0.5, 1.5, 2.5])
+def test_matern_matches_gpytorch(nu):
+    g = torch.Generator().manual_seed(1)
+    A = torch.rand(4, 3, generator=g, dtype=torch.float64)
+    B = torch.rand(6, 3, generator=g, dtype=torch.float64)
+    k = MaternKernel(nu=nu).to(torch.float64)
+    k.lengthscale = 1.0
+    torch.testing.assert_close(matern(A, B, nu), k(A, B).to_dense(), rtol=1e-10, atol=1e-12)
+
+
+def test_errors():
+    with pytest.raises(MooValueError, match="nu"):
+        matern(torch.zeros(1, 2), torch.zeros(1, 2), 2.0)
+    with pytest.raises(RuntimeError, match="before fit"):
+        GPSurrogate(torch.tensor([[0.0], [1.0]])).predict(torch.zeros(1, 1))
