@@ -161,16 +161,23 @@ def _string_list(value, what: str) -> tuple:
     return tuple(value)
 
 
-def _parse_problem(entry, i: int, budget: int) -> ProblemEntry:
-    where = f"problems[{i}]"
+def _named_entry(entry, where: str, keys, table: str) -> dict:
+    """Check a suite entry: a table with a string ``name`` and only ``keys``; return its
+    sub-table ``table`` (``{}`` when absent)."""
     if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
         raise MooValueError(f"{where} must be a table with a string 'name', got {entry!r}")
-    _unknown_keys(entry, _PROBLEM_KEYS, where)
+    _unknown_keys(entry, keys, where)
+    value = entry.get(table, {})
+    if not isinstance(value, dict):
+        raise MooValueError(f"{where}.{table} must be a table, got {value!r}")
+    return value
+
+
+def _parse_problem(entry, i: int, budget: int) -> ProblemEntry:
+    where = f"problems[{i}]"
+    options = _named_entry(entry, where, _PROBLEM_KEYS, "options")
     from moo.registry import get_problem
 
-    options = entry.get("options", {})
-    if not isinstance(options, dict):
-        raise MooValueError(f"{where}.options must be a table, got {options!r}")
     normalize = entry.get("normalize", False)
     if not isinstance(normalize, bool):
         raise MooValueError(f"{where}.normalize must be true or false, got {normalize!r}")
@@ -181,14 +188,9 @@ def _parse_problem(entry, i: int, budget: int) -> ProblemEntry:
 
 def _parse_algorithm(entry, i: int, problem_labels: set) -> AlgorithmEntry:
     where = f"algorithms[{i}]"
-    if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
-        raise MooValueError(f"{where} must be a table with a string 'name', got {entry!r}")
-    _unknown_keys(entry, _ALGORITHM_KEYS, where)
+    config = _named_entry(entry, where, _ALGORITHM_KEYS, "config")
     from moo.registry import get_algorithm
 
-    config = entry.get("config", {})
-    if not isinstance(config, dict):
-        raise MooValueError(f"{where}.config must be a table, got {config!r}")
     try:
         full = get_algorithm(entry["name"], **config).config_dict()
     except TypeError as exc:
