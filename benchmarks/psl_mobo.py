@@ -13,14 +13,14 @@ consistent one (the problem's own ideal/nadir and front; ``consistent_lhd``), me
 over seeds, plus wall time per BO iteration (per generation for NSGA-II).
 
 Runs accumulate in ``benchmarks/results/psl_mobo.json`` (keyed by problem, algorithm, seed); the
-table ``psl_mobo.md`` is rebuilt from everything stored. A small run::
+table ``psl_mobo.md`` is rebuilt from everything stored. Several invocations (e.g. one per core,
+split with ``--first-seed``) may share one store. A small run::
 
     python -m moo.benchmarks.psl_mobo --problems vlmop2 --seeds 1 --algorithms psl-mobo pymoo.nsga2
 """
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 import statistics
 import sys
@@ -30,7 +30,7 @@ from pathlib import Path
 import torch
 
 import moo
-from moo.benchmarks.svh_psl import consistent_lhd, paper_lhd
+from moo.benchmarks.svh_psl import consistent_lhd, load, paper_lhd, store_run
 
 RESULTS = Path(__file__).resolve().parent / "results"
 PROBLEMS = ("zdt1", "vlmop2", "re21", "re33", "re36", "re37")
@@ -90,27 +90,25 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--problems", nargs="+", default=list(PROBLEMS), choices=PROBLEMS)
     ap.add_argument("--algorithms", nargs="+", default=list(ALGORITHMS), choices=ALGORITHMS)
-    ap.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1")
+    ap.add_argument("--seeds", type=int, default=5, help="N seeds, from --first-seed on")
+    ap.add_argument("--first-seed", type=int, default=0)
     ap.add_argument("--n-init", type=int, default=20)
     ap.add_argument("--out", type=Path, default=RESULTS / "psl_mobo")
     ap.add_argument("--report", action="store_true", help="only rebuild the table from the stored runs")
     args = ap.parse_args(argv)
     path = args.out.with_suffix(".json")
-    store = json.loads(path.read_text()) if path.exists() else {"runs": {}}
     command = "python -m moo.benchmarks.psl_mobo " + shlex.join(sys.argv[1:] if argv is None else argv)
     for p in ([] if args.report else args.problems):
         for a in args.algorithms:
-            for s in range(args.seeds):
+            for s in range(args.first_seed, args.first_seed + args.seeds):
                 rec = run_one(p, a, s, args.n_init, command)
-                store["runs"][f"{p}|{a}|{s}"] = rec
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(json.dumps(store, indent=1))
+                store_run(path, f"{p}|{a}|{s}", rec)
                 print(f"{p:7s} {a:15s} seed {s}: LHD paper {rec['lhd_paper']:7.3f} consistent "
                       f"{rec['lhd_consistent']:7.3f}  {rec['wall_per_iteration_s']:6.1f} s/iter", flush=True)
     md = ("# PSL-MOBO vs qNEHVI vs NSGA-II, 120 evaluations\n\n"
           "Final LHD (natural log; lower is better): median [min, max] over seeds. Produced by "
           "`python -m moo.benchmarks.psl_mobo`; see its docstring for the conventions. Wall times depend on "
-          "the (shared) machine's load; CPU time is the comparable figure.\n\n" + table(store["runs"]) + "\n")
+          "the (shared) machine's load; CPU time is the comparable figure.\n\n" + table(load(path)["runs"]) + "\n")
     args.out.with_suffix(".md").write_text(md)
     print(md)
 

@@ -143,6 +143,15 @@ def load(path: Path) -> dict:
     return json.loads(path.read_text()) if path.exists() else {"runs": {}}
 
 
+def store_run(path: Path, key: str, record: dict) -> None:
+    """Add one run to the store at ``path``, re-reading it first so that several invocations
+    writing the same store keep each other's runs."""
+    store = load(path)
+    store["runs"][key] = record
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(store, indent=1))
+
+
 def _mean_std(xs: list[float]) -> str:
     if not xs:
         return "—"
@@ -276,9 +285,7 @@ def main(argv=None) -> None:
         for a in args.algorithms:
             for s in seeds:
                 rec = run_one(p, a, s, options, command)
-                store = load(store_path)  # re-read: another invocation may have added runs
-                store["runs"][f"{p}|{a}|{s}"] = rec
-                store_path.write_text(json.dumps(store, indent=1))
+                store_run(store_path, f"{p}|{a}|{s}", rec)
                 print(f"{p:7s} {a:16s} seed {s}: LHD paper {rec['lhd']['paper'][-1]:7.3f}  consistent "
                       f"{rec['lhd']['consistent'][-1]:7.3f}  wall {rec['wall_s']:6.0f}s  cpu {rec['cpu_s']:6.0f}s",
                       flush=True)

@@ -90,3 +90,27 @@ def test_checkpoint_then_pareto_set(tiny_run, vlmop2):
     fresh.setup(vlmop2, seed=0, device="cpu", budget=11)
     with pytest.raises(moo.MooValueError, match="no learned model"):
         fresh.pareto_set(w)
+
+
+def test_benchmark_invocations_split_by_seed_share_one_store(tmp_path):
+    """Two invocations of the benchmark, one per seed range, end in one store and one table; a
+    run written by another invocation between two of this one's writes is kept."""
+    import json
+
+    from moo.benchmarks.psl_mobo import main
+    from moo.benchmarks.svh_psl import load, store_run
+
+    out = tmp_path / "pm"
+    main(["--problems", "vlmop2", "--algorithms", "pymoo.nsga2", "--seeds", "1", "--out", str(out)])
+    main(["--problems", "vlmop2", "--algorithms", "pymoo.nsga2", "--seeds", "1", "--first-seed", "3",
+          "--out", str(out)])
+    runs = load(out.with_suffix(".json"))["runs"]
+    assert sorted(runs) == ["vlmop2|pymoo.nsga2|0", "vlmop2|pymoo.nsga2|3"]
+    assert "(n=2)" in out.with_suffix(".md").read_text()
+
+    store = json.loads(out.with_suffix(".json").read_text())
+    store["runs"]["other|x|0"] = {"written": "elsewhere"}
+    out.with_suffix(".json").write_text(json.dumps(store))
+    store_run(out.with_suffix(".json"), "vlmop2|pymoo.nsga2|4", runs["vlmop2|pymoo.nsga2|0"])
+    assert set(load(out.with_suffix(".json"))["runs"]) == {"vlmop2|pymoo.nsga2|0", "vlmop2|pymoo.nsga2|3",
+                                                            "other|x|0", "vlmop2|pymoo.nsga2|4"}
