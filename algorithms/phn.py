@@ -25,6 +25,16 @@ training set within a few hundred steps. The EPO linear programs are solved with
 balance LP the largest ``r_i L_i`` may not rise (right-hand side 0) whether or not it is in
 EPO's set J, as in PHN's EPO code.
 
+Options beyond the paper (off by default, so the defaults are PHN's):
+
+* ``target_l2``: adds ``target_l2 * |w(r)|^2`` — an L2 penalty on the generated target weights,
+  averaged over the step's rays — to the loss (LS and EPO alike; EPO's ``alpha`` is computed from
+  the task losses alone). It is the penalty a directly trained target network would carry, so a
+  comparison with such networks can give both the same regulariser. Paper: 0.
+* ``n_pref_update``: rays per step, their losses averaged (paper: 1).
+* ``dirichlet_alpha``: concentration of the ray sampler (paper: 0.2, which puts most rays near
+  the ends of the front; 1 is uniform on the simplex).
+
 The training loop, snapshots and checkpoints are PSL's (:class:`moo.algorithms.psl.PSL`).
 """
 from __future__ import annotations
@@ -116,6 +126,7 @@ class PHN(PSL):
         pref_eps: float = 0.0
         n_snapshot: int = 11
         snapshot_every: int = 0
+        target_l2: float = 0.0
 
     def _setup_training(self) -> None:
         if self.config.solver not in ("ls", "epo"):
@@ -139,6 +150,8 @@ class PHN(PSL):
             loss = (prefs * F).sum(-1).mean()
         else:
             loss = sum(self._epo_alpha(F[i], prefs[i]) @ F[i] for i in range(F.shape[0])) / F.shape[0]
+        if self.config.target_l2:
+            loss = loss + self.config.target_l2 * (X ** 2).sum(-1).mean()
         self.optimizer.zero_grad()
         loss.backward()
         self.optimizer.step()
