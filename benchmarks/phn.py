@@ -180,39 +180,38 @@ def verdict(phn: list[list[float]], base: list[list[float]]) -> str:
     return out
 
 
-def _runs_phn(problem, solver, rays, grid, args) -> dict:
-    """``{(lr, l2): [per-seed record]}`` for one PHN solver over the grid of rates and L2 weights."""
+def _grid_runs(problem, grid: list, seeds: int, label: str, train) -> dict:
+    """``{(lr, l2): [per-seed record]}``: ``train(lr, l2, seed)`` returns the solutions ``X`` (one
+    row per ray) and its own record fields; every record adds the seed, wall time and test figures."""
     out = {}
     for lr, l2 in grid:
         out[lr, l2] = []
-        for seed in range(args.seeds):
+        for seed in range(seeds):
             t0 = time.perf_counter()
-            X, val_hv, step = train_phn(problem, solver, rays, args.steps, seed, args.eval_every, lr, target_l2=l2,
-                                        n_pref_update=args.n_pref_update, dirichlet_alpha=args.dirichlet_alpha)
-            rec = {"seed": seed, "val_hv": val_hv, "selected_step": step, "wall_s": time.perf_counter() - t0,
+            X, fields = train(lr, l2, seed)
+            rec = {"seed": seed, **fields, "wall_s": time.perf_counter() - t0,
                    "test_losses": problem.losses(X, "test").tolist(),
                    "test_accuracy": problem.accuracy(X, "test").tolist()}
             out[lr, l2].append(rec)
-            print(f"phn-{solver} lr={lr:g} l2={l2:g} seed={seed} val_hv={val_hv:.4f} step={step} "
-                  f"wall={rec['wall_s']:.0f}s", flush=True)
+            print(f"{label} lr={lr:g} l2={l2:g} seed={seed} wall={rec['wall_s']:.0f}s", flush=True)
     return out
+
+
+def _runs_phn(problem, solver, rays, grid, args) -> dict:
+    """One PHN solver over the grid of rates and L2 weights."""
+    def train(lr, l2, seed):
+        X, val_hv, step = train_phn(problem, solver, rays, args.steps, seed, args.eval_every, lr, target_l2=l2,
+                                    n_pref_update=args.n_pref_update, dirichlet_alpha=args.dirichlet_alpha)
+        return X, {"val_hv": val_hv, "selected_step": step}
+    return _grid_runs(problem, grid, args.seeds, f"phn-{solver}", train)
 
 
 def _runs_baseline(problem, grid, args) -> dict:
-    """``{(lr, l2): [per-seed record with one entry per ray]}``."""
-    out = {}
-    for lr, l2 in grid:
-        out[lr, l2] = []
-        for seed in range(args.seeds):
-            t0 = time.perf_counter()
-            pairs = [train_baseline(problem, r, args.steps, seed, args.eval_every, lr, l2) for r in RAYS]
-            W = torch.stack([w for w, _ in pairs])
-            rec = {"seed": seed, "val_scalarized": [v for _, v in pairs], "wall_s": time.perf_counter() - t0,
-                   "test_losses": problem.losses(W, "test").tolist(),
-                   "test_accuracy": problem.accuracy(W, "test").tolist()}
-            out[lr, l2].append(rec)
-            print(f"baseline lr={lr:g} l2={l2:g} seed={seed} wall={rec['wall_s']:.0f}s", flush=True)
-    return out
+    """The five baselines (one record per seed, one entry per ray) over the grid."""
+    def train(lr, l2, seed):
+        pairs = [train_baseline(problem, r, args.steps, seed, args.eval_every, lr, l2) for r in RAYS]
+        return torch.stack([w for w, _ in pairs]), {"val_scalarized": [v for _, v in pairs]}
+    return _grid_runs(problem, grid, args.seeds, "baseline", train)
 
 
 def _key(cell: tuple[float, float]) -> str:
