@@ -105,6 +105,7 @@ class GPSurrogate:
     def fit(self, X: Tensor, Y: Tensor, *, maxiter: int | None = None) -> "GPSurrogate":
         """Fit on ``X [n, d]``, ``Y [n, m]`` (minimized objectives; float64 recommended).
         ``maxiter`` caps the L-BFGS iterations of the marginal-likelihood fit (``None``: BoTorch's)."""
+        from botorch.exceptions.errors import ModelFittingError
         from botorch.fit import fit_gpytorch_mll
         from botorch.models import SingleTaskGP
         from botorch.models.transforms import Normalize, Standardize
@@ -119,9 +120,22 @@ class GPSurrogate:
                              input_transform=Normalize(d, bounds=self.bounds.to(X)),
                              outcome_transform=Standardize(m=m))
         mll = ExactMarginalLogLikelihood(model.likelihood, model)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # optimizer chatter on tiny data sets
-            fit_gpytorch_mll(mll, optimizer_kwargs=None if maxiter is None else {"options": {"maxiter": maxiter}})
+        options = None if maxiter is None else {"options": {"maxiter": maxiter}}
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # optimizer chatter on tiny data sets
+                fit_gpytorch_mll(mll, optimizer_kwargs=options)
+        except ModelFittingError:
+            # BoTorch retries a fit whose L-BFGS-B run ends with an optimizer warning (typically an
+            # abnormal line-search termination on nearly noiseless data) from hyper-parameters
+            # drawn from the priors, and raises after five such attempts, rolled back to the
+            # initial values. A search loop should not stop there: the first attempt's end point
+            # is a usable fit, so refit accepting the warning (same start, same result).
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fit_gpytorch_mll(mll, optimizer_kwargs=options, warning_handler=lambda w: True)
+            warnings.warn(f"GP likelihood fit on {X.shape[0]} points ended with an optimizer warning on every "
+                          "attempt; using the first attempt's hyper-parameters", RuntimeWarning, stacklevel=2)
         model.eval()
         self.model = model
         self.posterior = ClosedFormGP(model, self.bounds.to(X), self.nu)

@@ -1,4 +1,6 @@
 """GPSurrogate's closed-form posterior against BoTorch/GPyTorch's own (values and gradients)."""
+import warnings
+
 import pytest
 import torch
 from gpytorch.kernels import MaternKernel
@@ -57,3 +59,26 @@ def test_errors():
         matern(torch.zeros(1, 2), torch.zeros(1, 2), 2.0)
     with pytest.raises(RuntimeError, match="before fit"):
         GPSurrogate(torch.tensor([[0.0], [1.0]])).predict(torch.zeros(1, 1))
+
+
+def test_fit_survives_an_optimizer_warning_on_every_attempt(monkeypatch):
+    """BoTorch raises ModelFittingError when every fit attempt ends with an optimizer warning;
+    the surrogate then keeps the first attempt's end point, which is the fit it would have
+    accepted without the warning."""
+    import botorch.fit
+    from botorch.exceptions.warnings import OptimizationWarning
+
+    clean, g = _fitted(2)
+    scipy_fit = botorch.fit._fit_fallback.__kwdefaults__["optimizer"]
+
+    def warning_fit(*args, **kwargs):
+        result = scipy_fit(*args, **kwargs)
+        warnings.warn("ABNORMAL_TERMINATION_IN_LNSRCH", OptimizationWarning)
+        return result
+
+    monkeypatch.setitem(botorch.fit._fit_fallback.__kwdefaults__, "optimizer", warning_fit)
+    with pytest.warns(RuntimeWarning, match="optimizer warning on every attempt"):
+        rescued, _ = _fitted(2)
+    Xq = torch.rand(7, 3, generator=g, dtype=torch.float64) * 4 - 2
+    for a, b in zip(rescued.predict(Xq), clean.predict(Xq)):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-10)
