@@ -22,6 +22,7 @@ from torch import Tensor
 from moo.errors import MooValueError
 
 MIN_VARIANCE = 1e-10  # GPyTorch's floor on float64 posterior variances
+FALLBACK_NOISE_FLOOR = 1e-3  # see GPSurrogate._fit_fallback
 
 
 def matern(Z1: Tensor, Z2: Tensor, nu: float) -> Tensor:
@@ -126,20 +127,42 @@ class GPSurrogate:
                 warnings.simplefilter("ignore")  # optimizer chatter on tiny data sets
                 fit_gpytorch_mll(mll, optimizer_kwargs=options)
         except ModelFittingError:
-            # BoTorch retries a fit whose L-BFGS-B run ends with an optimizer warning (typically an
-            # abnormal line-search termination on nearly noiseless data) from hyper-parameters
-            # drawn from the priors, and raises after five such attempts, rolled back to the
-            # initial values. A search loop should not stop there: the first attempt's end point
-            # is a usable fit, so refit accepting the warning (same start, same result).
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                fit_gpytorch_mll(mll, optimizer_kwargs=options, warning_handler=lambda w: True)
-            warnings.warn(f"GP likelihood fit on {X.shape[0]} points ended with an optimizer warning on every "
-                          "attempt; using the first attempt's hyper-parameters", RuntimeWarning, stacklevel=2)
+            self._fit_fallback(mll, options, X.shape[0])
         model.eval()
         self.model = model
         self.posterior = ClosedFormGP(model, self.bounds.to(X), self.nu)
         return self
+
+    @staticmethod
+    def _fit_fallback(mll, options: dict | None, n: int) -> None:
+        """Fit after BoTorch gave up. It retries a fit whose L-BFGS-B run ends with an optimizer
+        warning (typically an abnormal line-search termination on nearly noiseless data) or a
+        Cholesky failure from hyper-parameters drawn from the priors, and raises after five
+        such attempts. A search loop should not stop there. First accept the warning (the
+        first attempt's end point is a usable fit); if the Cholesky still fails, raise the
+        noise floor from 1e-4 to :data:`FALLBACK_NOISE_FLOOR` (standardized units): on a nearly
+        linear objective the output scale grows to ~1e3 and the default floor no longer keeps
+        the kernel matrix positive definite."""
+        from botorch.exceptions.errors import ModelFittingError
+        from botorch.fit import fit_gpytorch_mll
+        from gpytorch.constraints import GreaterThan
+
+        for floor in (None, FALLBACK_NOISE_FLOOR):
+            if floor is not None:
+                mll.likelihood.noise_covar.register_constraint("raw_noise", GreaterThan(floor))
+                mll.likelihood.noise = 10 * floor
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    fit_gpytorch_mll(mll, optimizer_kwargs=options, warning_handler=lambda w: True)
+            except ModelFittingError:
+                if floor is not None:
+                    raise
+                continue
+            how = "with the optimizer's warning accepted" if floor is None else f"with the noise floor raised to {floor}"
+            warnings.warn(f"GP likelihood fit on {n} points failed on every attempt; refitted {how}",
+                          RuntimeWarning, stacklevel=3)
+            return
 
     def predict(self, X: Tensor) -> tuple[Tensor, Tensor]:
         """Posterior mean and standard deviation, each ``[..., m]``, differentiable in ``X``."""

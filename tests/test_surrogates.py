@@ -77,8 +77,33 @@ def test_fit_survives_an_optimizer_warning_on_every_attempt(monkeypatch):
         return result
 
     monkeypatch.setitem(botorch.fit._fit_fallback.__kwdefaults__, "optimizer", warning_fit)
-    with pytest.warns(RuntimeWarning, match="optimizer warning on every attempt"):
+    with pytest.warns(RuntimeWarning, match="optimizer's warning accepted"):
         rescued, _ = _fitted(2)
     Xq = torch.rand(7, 3, generator=g, dtype=torch.float64) * 4 - 2
     for a, b in zip(rescued.predict(Xq), clean.predict(Xq)):
         torch.testing.assert_close(a, b, rtol=0, atol=1e-10)
+
+
+def test_fit_raises_the_noise_floor_when_the_cholesky_fails_on_every_attempt(monkeypatch):
+    """A kernel matrix that is not positive definite at BoTorch's noise floor on every attempt
+    (as on a nearly linear objective, where the output scale grows to ~1e3) is refitted with the
+    floor raised to FALLBACK_NOISE_FLOOR."""
+    import botorch.fit
+    from linear_operator.utils.errors import NotPSDError
+
+    from moo.surrogates import FALLBACK_NOISE_FLOOR
+
+    scipy_fit = botorch.fit._fit_fallback.__kwdefaults__["optimizer"]
+
+    def fragile_fit(mll, *args, **kwargs):
+        if mll.likelihood.noise_covar.raw_noise_constraint.lower_bound.max() < FALLBACK_NOISE_FLOOR:
+            raise NotPSDError("Matrix not positive definite after repeatedly adding jitter")
+        return scipy_fit(mll, *args, **kwargs)
+
+    monkeypatch.setitem(botorch.fit._fit_fallback.__kwdefaults__, "optimizer", fragile_fit)
+    with pytest.warns(RuntimeWarning, match="noise floor raised"):
+        gp, g = _fitted(2)
+    assert bool((gp.model.likelihood.noise >= FALLBACK_NOISE_FLOOR).all())
+    Xq = torch.rand(7, 3, generator=g, dtype=torch.float64) * 4 - 2
+    mean, std = gp.predict(Xq)
+    assert bool(torch.isfinite(mean).all() and (std > 0).all())
