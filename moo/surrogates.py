@@ -85,6 +85,15 @@ class ClosedFormGP:
         return mean.transpose(0, 1).reshape(*lead, -1), var.transpose(0, 1).reshape(*lead, -1)
 
 
+def _fit_quietly(mll, options: dict | None, **kwargs) -> None:
+    """BoTorch's marginal-likelihood fit without its optimizer chatter on tiny data sets."""
+    from botorch.fit import fit_gpytorch_mll
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit_gpytorch_mll(mll, optimizer_kwargs=options, **kwargs)
+
+
 class GPSurrogate:
     """Independent GPs, one per objective, fitted on ``(X, Y)``.
 
@@ -107,7 +116,6 @@ class GPSurrogate:
         """Fit on ``X [n, d]``, ``Y [n, m]`` (minimized objectives; float64 recommended).
         ``maxiter`` caps the L-BFGS iterations of the marginal-likelihood fit (``None``: BoTorch's)."""
         from botorch.exceptions.errors import ModelFittingError
-        from botorch.fit import fit_gpytorch_mll
         from botorch.models import SingleTaskGP
         from botorch.models.transforms import Normalize, Standardize
         from gpytorch.kernels import MaternKernel, ScaleKernel
@@ -123,9 +131,7 @@ class GPSurrogate:
         mll = ExactMarginalLogLikelihood(model.likelihood, model)
         options = None if maxiter is None else {"options": {"maxiter": maxiter}}
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # optimizer chatter on tiny data sets
-                fit_gpytorch_mll(mll, optimizer_kwargs=options)
+            _fit_quietly(mll, options)
         except ModelFittingError:
             self._fit_fallback(mll, options, X.shape[0])
         model.eval()
@@ -140,29 +146,22 @@ class GPSurrogate:
         Cholesky failure from hyper-parameters drawn from the priors, and raises after five
         such attempts. A search loop should not stop there. First accept the warning (the
         first attempt's end point is a usable fit); if the Cholesky still fails, raise the
-        noise floor from 1e-4 to :data:`FALLBACK_NOISE_FLOOR` (standardized units): on a nearly
-        linear objective the output scale grows to ~1e3 and the default floor no longer keeps
-        the kernel matrix positive definite."""
+        noise floor from BoTorch's 1e-4 to :data:`FALLBACK_NOISE_FLOOR` (standardized units):
+        on a nearly linear objective the output scale grows to ~1e3 and the default floor no
+        longer keeps the kernel matrix positive definite."""
         from botorch.exceptions.errors import ModelFittingError
-        from botorch.fit import fit_gpytorch_mll
         from gpytorch.constraints import GreaterThan
 
-        for floor in (None, FALLBACK_NOISE_FLOOR):
-            if floor is not None:
-                mll.likelihood.noise_covar.register_constraint("raw_noise", GreaterThan(floor))
-                mll.likelihood.noise = 10 * floor
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    fit_gpytorch_mll(mll, optimizer_kwargs=options, warning_handler=lambda w: True)
-            except ModelFittingError:
-                if floor is not None:
-                    raise
-                continue
-            how = "with the optimizer's warning accepted" if floor is None else f"with the noise floor raised to {floor}"
-            warnings.warn(f"GP likelihood fit on {n} points failed on every attempt; refitted {how}",
-                          RuntimeWarning, stacklevel=3)
-            return
+        try:
+            _fit_quietly(mll, options, warning_handler=lambda w: True)
+            how = "with the optimizer's warning accepted"
+        except ModelFittingError:
+            mll.likelihood.noise_covar.register_constraint("raw_noise", GreaterThan(FALLBACK_NOISE_FLOOR))
+            mll.likelihood.noise = 10 * FALLBACK_NOISE_FLOOR
+            _fit_quietly(mll, options, warning_handler=lambda w: True)
+            how = f"with the noise floor raised to {FALLBACK_NOISE_FLOOR}"
+        warnings.warn(f"GP likelihood fit on {n} points failed on every attempt; refitted {how}",
+                      RuntimeWarning, stacklevel=3)
 
     def predict(self, X: Tensor) -> tuple[Tensor, Tensor]:
         """Posterior mean and standard deviation, each ``[..., m]``, differentiable in ``X``."""
