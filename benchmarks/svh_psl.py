@@ -25,6 +25,10 @@ hypernetwork training and batch selection, the cells with fewer than five seeds,
 commands that produced the runs. ``--options ALGORITHM JSON`` runs a labelled variant (e.g.
 SVH-PSL with the reference code's stale gradient, ``svh_psl_reference_quirks.md``).
 
+Runs that ``moo.benchmarks.psl_mobo`` already made under this protocol (qNEHVI and PSL-MOBO on
+its six problems) can be added with ``--import-from benchmarks/results/psl_mobo.json``; that store
+keeps only the final LHD, so such runs enter the table and appear in the figure as a marker.
+
 Full run (the paper's protocol; hours on a 2-core machine)::
 
     python -m moo.benchmarks.svh_psl --problems all --seeds 5 \\
@@ -53,6 +57,10 @@ OPTIONS = {"zdt1": {"n_var": 20}, "zdt2": {"n_var": 20}, "zdt3": {"n_var": 20}} 
 ALGORITHMS = ("svh-psl", "psl-mobo", "botorch.qnehvi", "botorch.qparego")
 BUDGET, N_INIT, BATCH = 120, 20, 5
 PROTOCOL_SEEDS = 5
+# The reference's run_svh.py fits the GPs to ZDT1-3's raw objectives and scalarizes their raw LCB
+# against an ideal point capped at 0 (the origin, ZDT's true ideal); it standardizes the other
+# problems. Its PSL-MOBO baseline (run_psl_mobo.py) standardizes every problem.
+PROTOCOL_OPTIONS = {("svh-psl", p): {"standardize_objectives": False} for p in ("zdt1", "zdt2", "zdt3")}
 PHASES = ("fit_time", "train_time", "select_time")  # per-iteration extras of psl-mobo / svh-psl
 
 # The paper's final LHD, read off its final-LHD figure (about +-0.2).
@@ -124,8 +132,9 @@ def run_one(name: str, algorithm: str, seed: int, options: dict, command: str = 
     torch.manual_seed(seed)  # peers that draw from the global generator
     problem = moo.get_problem(name, **OPTIONS.get(name, {}))
     t0, c0 = time.perf_counter(), time.process_time()
+    protocol = PROTOCOL_OPTIONS.get((algorithm, name), {})
     result = moo.solve(problem, algorithm, budget=BUDGET, seed=seed, device="cpu", progress=False,
-                       n_init=N_INIT, batch_size=BATCH, **options.get(algorithm, {}))
+                       n_init=N_INIT, batch_size=BATCH, **{**protocol, **options.get(algorithm, {})})
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     F = result.F_all
     marks = list(range(N_INIT, F.shape[0] + 1, BATCH))
@@ -136,7 +145,31 @@ def run_one(name: str, algorithm: str, seed: int, options: dict, command: str = 
     phases = {k: sum(h.get(k, 0.0) for h in result.history) for k in PHASES}
     return {"problem": name, "algorithm": algorithm, "seed": seed, "n_evals": marks, "lhd": curves,
             "wall_s": wall, "cpu_s": cpu, "phases_s": phases if any(phases.values()) else None,
-            "options": options.get(algorithm, {}), "torch_threads": torch.get_num_threads(), "command": command}
+            "options": options.get(algorithm, {}), "protocol_options": protocol, "torch_threads": torch.get_num_threads(), "command": command}
+
+
+def import_final_runs(source: Path, problems, algorithms, seeds) -> dict[str, dict]:
+    """Runs of this protocol stored by :mod:`moo.benchmarks.psl_mobo` (which scores them with this
+    module's LHD conventions but keeps only the final value), as records of this store: keyed
+    ``problem|algorithm|seed``, with a one-point curve at the budget and no phase split.
+
+    Raises :class:`ValueError` for a selected run that did not follow this protocol (initial
+    points, batch, budget), since its final LHD would not be comparable."""
+    out = {}
+    for rec in load(source)["runs"].values():
+        if rec["problem"] not in problems or rec["algorithm"] not in algorithms or rec["seed"] not in seeds:
+            continue
+        protocol = {"n_init": N_INIT, "batch_size": BATCH}
+        if rec.get("options") != protocol or rec.get("n_evals") != BUDGET:
+            raise ValueError(f"{source}: run {rec['problem']}|{rec['algorithm']}|{rec['seed']} has options "
+                             f"{rec.get('options')} and {rec.get('n_evals')} evaluations, not {protocol} and {BUDGET}")
+        out[f"{rec['problem']}|{rec['algorithm']}|{rec['seed']}"] = {
+            "problem": rec["problem"], "algorithm": rec["algorithm"], "seed": rec["seed"], "n_evals": [BUDGET],
+            "lhd": {"paper": [rec["lhd_paper"]], "consistent": [rec["lhd_consistent"]]},
+            "wall_s": rec["wall_s"], "cpu_s": rec["cpu_s"], "phases_s": None, "options": {},
+            "torch_threads": rec.get("torch_threads"), "command": rec.get("command", ""),
+            "imported_from": source.name}
+    return out
 
 
 def load(path: Path) -> dict:
@@ -164,7 +197,9 @@ def table(runs: list[dict]) -> str:
     algos = [a for a in ALGORITHMS if any(r["algorithm"] == a for r in runs)]
     algos += sorted({r["algorithm"] for r in runs} - set(algos))
     lines = [f"Protocol: {N_INIT} Latin-hypercube points + batches of {BATCH} up to {BUDGET} evaluations; "
-             "mean ± std over seeds (n = number of seeds)."]
+             "mean ± std over seeds (n = number of seeds). As in the paper's code, SVH-PSL works on the raw "
+             "objectives of ZDT1-3 (`standardize_objectives=False`) and on standardized objectives elsewhere; "
+             "PSL-MOBO standardizes everywhere."]
     overrides = sorted({(r["algorithm"], json.dumps(r["options"], sort_keys=True)) for r in runs if r["options"]})
     lines += [f"**Not the paper's settings**: {a} ran with {o}." for a, o in overrides] + [""]
     for conv in ("paper", "consistent"):
@@ -210,6 +245,12 @@ def table(runs: list[dict]) -> str:
     lines.append("Problems not run: " + (", ".join(missing) if missing else "none") + ".")
     commands = sorted({r.get("command") or "(not recorded)" for r in runs})
     lines += ["", "Commands that produced the stored runs:", ""] + [f"    {c}" for c in commands]
+    imported = sorted({(r["imported_from"], r["algorithm"]) for r in runs if r.get("imported_from")})
+    for source, algo in imported:
+        n = sum(r.get("imported_from") == source and r["algorithm"] == algo for r in runs)
+        lines.append(f"\n{n} {algo} run(s) were run by `moo.benchmarks.psl_mobo` (same protocol, seeds and "
+                     f"LHD conventions) and imported from `{source}` with their final LHD only; they appear in "
+                     "the figure as a marker at the budget.")
     return "\n".join(lines) + "\n"
 
 
@@ -233,12 +274,17 @@ def figure(runs: list[dict], path: Path) -> None:
     for ax, p in zip(axes.flat, probs):
         for a in ALGORITHMS:
             sel = [r for r in runs if r["problem"] == p and r["algorithm"] == a and r["n_evals"][-1] == BUDGET]
-            if not sel:
-                continue
-            Y = torch.tensor([r["lhd"]["paper"] for r in sel])
-            mean, std = Y.mean(0), Y.std(0, unbiased=False)
-            ax.plot(sel[0]["n_evals"], mean, label=f"{a} (n={len(sel)})")
-            ax.fill_between(sel[0]["n_evals"], mean - std, mean + std, alpha=0.2)
+            curves = [r for r in sel if len(r["n_evals"]) > 1]
+            finals = [r["lhd"]["paper"][-1] for r in sel if len(r["n_evals"]) == 1]  # imported runs
+            if curves:
+                Y = torch.tensor([r["lhd"]["paper"] for r in curves])
+                mean, std = Y.mean(0), Y.std(0, unbiased=False)
+                line, = ax.plot(curves[0]["n_evals"], mean, label=f"{a} (n={len(curves)})")
+                ax.fill_between(curves[0]["n_evals"], mean - std, mean + std, alpha=0.2)
+            if finals:
+                y = torch.tensor(finals)
+                ax.errorbar([BUDGET], [float(y.mean())], yerr=[float(y.std(unbiased=False))], fmt="D", ms=4,
+                            capsize=3, label=f"{a}, final only (n={len(finals)})")
         ax.axhline(PAPER_LHD[p], color="k", ls=":", lw=1, label="paper SVH-PSL")
         ax.set_title(p)
         ax.set_xlabel("evaluations")
@@ -265,6 +311,9 @@ def main(argv=None) -> None:
     ap.add_argument("--out", default=str(RESULTS / "svh_psl"), help="output prefix (.json, .md, .png)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads")
     ap.add_argument("--report-only", action="store_true", help="rebuild the table and figure from the stored runs")
+    ap.add_argument("--import-from", default=None, metavar="JSON",
+                    help="add the selected problems x algorithms x seeds found in a moo.benchmarks.psl_mobo store "
+                         "(same protocol, final LHD only) to this store, keeping runs already here; runs nothing")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     problems = list(PROBLEMS) if args.problems == ["all"] else args.problems
@@ -281,7 +330,13 @@ def main(argv=None) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     store_path = out.with_suffix(".json")
     command = "python -m moo.benchmarks.svh_psl " + shlex.join(sys.argv[1:] if argv is None else argv)
-    for p in ([] if args.report_only else problems):
+    if args.import_from:
+        have = load(store_path)["runs"]
+        for key, rec in import_final_runs(Path(args.import_from), problems, args.algorithms, seeds).items():
+            if key not in have:
+                store_run(store_path, key, rec)
+                print(f"imported {key}: LHD paper {rec['lhd']['paper'][-1]:7.3f}", flush=True)
+    for p in ([] if args.report_only or args.import_from else problems):
         for a in args.algorithms:
             for s in seeds:
                 rec = run_one(p, a, s, options, command)

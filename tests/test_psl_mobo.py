@@ -114,3 +114,30 @@ def test_benchmark_invocations_split_by_seed_share_one_store(tmp_path):
     store_run(out.with_suffix(".json"), "vlmop2|pymoo.nsga2|4", runs["vlmop2|pymoo.nsga2|0"])
     assert set(load(out.with_suffix(".json"))["runs"]) == {"vlmop2|pymoo.nsga2|0", "vlmop2|pymoo.nsga2|3",
                                                             "other|x|0", "vlmop2|pymoo.nsga2|4"}
+
+
+@pytest.mark.parametrize("standardize", [True, False])
+def test_objective_scaling_of_the_training_target(standardize, monkeypatch):
+    """Standardized: the model trains on zero-mean, unit-variance objectives against their minimum
+    minus 0.1. Raw (``standardize_objectives=False``, the SVH-PSL reference on ZDT): the raw
+    objectives and LCB, the ideal capped at 0 — on ZDT2 the origin, below every evaluated point."""
+    seen = {}
+
+    def spy(self, value, ideal, Y_std):
+        seen.update(ideal=ideal.clone(), Y_std=Y_std.clone(), value=value(self.archive[0][:4]).detach())
+        return self._new_model()
+
+    monkeypatch.setattr(PSLMOBO, "_train_model", spy)
+    zdt2 = moo.get_problem("zdt2", n_var=5)
+    a, _ = run(zdt2, budget=9, standardize_objectives=standardize)
+    Y = a.archive[1][:6]  # the data of the one fit
+    if standardize:
+        Z = (Y - Y.mean(0)) / Y.std(0, unbiased=False)
+        assert torch.allclose(seen["Y_std"], Z)
+        assert torch.allclose(seen["ideal"], Z.amin(0) - 0.1)
+    else:
+        assert torch.equal(seen["Y_std"], Y)
+        assert torch.allclose(seen["ideal"], torch.minimum(Y.amin(0) - 0.1, torch.zeros(2, dtype=Y.dtype)))
+        assert seen["ideal"][1] == 0.0  # random points have f2 far above 0.1: the cap sets it
+        # the raw LCB at evaluated points is within a few noise levels of the raw objectives
+        assert torch.allclose(seen["value"], Y[:4], atol=0.05 * float(Y.abs().max()))

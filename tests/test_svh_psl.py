@@ -200,3 +200,44 @@ def test_benchmark_conventions_match_independent_values():
     consistent = consistent_lhd(p)
     assert abs(consistent.evaluator.front_hypervolume() - consistent.hv_true) < 1e-4
     assert consistent.hv_true == pytest.approx(0.876667, abs=1e-6)
+
+
+def test_benchmark_imports_final_runs_of_the_same_protocol(tmp_path):
+    """Runs stored by the PSL-MOBO benchmark enter the SVH-PSL store with their final LHD, the
+    selection (problems, algorithms, seeds) is honoured, runs already stored are kept, and a run
+    of another protocol is refused."""
+    import json
+
+    from moo.benchmarks.svh_psl import load, main, store_run
+
+    def rec(problem, algorithm, seed, lhd, **kw):
+        return {"problem": problem, "algorithm": algorithm, "seed": seed, "options": {"n_init": 20, "batch_size": 5},
+                "lhd_paper": lhd, "lhd_consistent": lhd - 1, "wall_s": 10.0, "cpu_s": 9.0, "n_evals": 120,
+                "command": "python -m moo.benchmarks.psl_mobo", **kw}
+
+    source = tmp_path / "pm.json"
+    runs = {f"{p}|{a}|{s}": rec(p, a, s, -3.0 - s) for p in ("vlmop2", "re21")
+            for a in ("botorch.qnehvi", "psl-mobo") for s in (0, 1)}
+    source.write_text(json.dumps({"runs": runs}))
+    out = tmp_path / "svh"
+    mine = {"problem": "vlmop2", "algorithm": "botorch.qnehvi", "seed": 1, "n_evals": [20, 120],
+            "lhd": {"paper": [-1.0, -9.0], "consistent": [-1.0, -9.0]}, "wall_s": 1.0, "cpu_s": 1.0,
+            "phases_s": None, "options": {}, "command": "mine"}
+    store_run(out.with_suffix(".json"), "vlmop2|botorch.qnehvi|1", mine)
+
+    main(["--problems", "vlmop2", "--algorithms", "botorch.qnehvi", "--seeds", "2", "--out", str(out),
+          "--import-from", str(source)])
+    stored = load(out.with_suffix(".json"))["runs"]
+    assert sorted(stored) == ["vlmop2|botorch.qnehvi|0", "vlmop2|botorch.qnehvi|1"]
+    assert stored["vlmop2|botorch.qnehvi|1"]["lhd"]["paper"] == [-1.0, -9.0]  # kept, not overwritten
+    imported = stored["vlmop2|botorch.qnehvi|0"]
+    assert imported["n_evals"] == [120] and imported["lhd"] == {"paper": [-3.0], "consistent": [-4.0]}
+    md = out.with_suffix(".md").read_text()
+    assert "-6.00 ± 3.00 (n=2)" in md and "imported from `pm.json`" in md
+    assert out.with_suffix(".png").exists()
+
+    runs["vlmop2|botorch.qnehvi|0"]["options"] = {"n_init": 10, "batch_size": 5}
+    source.write_text(json.dumps({"runs": runs}))
+    with pytest.raises(ValueError, match="not"):
+        main(["--problems", "vlmop2", "--algorithms", "botorch.qnehvi", "--seeds", "1", "--out", str(tmp_path / "x"),
+              "--import-from", str(source)])
