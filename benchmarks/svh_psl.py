@@ -166,7 +166,7 @@ def import_final_runs(source: Path, problems, algorithms, seeds) -> dict[str, di
         out[f"{rec['problem']}|{rec['algorithm']}|{rec['seed']}"] = {
             "problem": rec["problem"], "algorithm": rec["algorithm"], "seed": rec["seed"], "n_evals": [BUDGET],
             "lhd": {"paper": [rec["lhd_paper"]], "consistent": [rec["lhd_consistent"]]},
-            "wall_s": rec["wall_s"], "cpu_s": rec["cpu_s"], "phases_s": None, "options": {},
+            "wall_s": rec["wall_s"], "cpu_s": rec.get("cpu_s"), "phases_s": None, "options": {},
             "torch_threads": rec.get("torch_threads"), "command": rec.get("command", ""),
             "imported_from": source.name}
     return out
@@ -197,9 +197,11 @@ def table(runs: list[dict]) -> str:
     algos = [a for a in ALGORITHMS if any(r["algorithm"] == a for r in runs)]
     algos += sorted({r["algorithm"] for r in runs} - set(algos))
     lines = [f"Protocol: {N_INIT} Latin-hypercube points + batches of {BATCH} up to {BUDGET} evaluations; "
-             "mean ± std over seeds (n = number of seeds). As in the paper's code, SVH-PSL works on the raw "
-             "objectives of ZDT1-3 (`standardize_objectives=False`) and on standardized objectives elsewhere; "
-             "PSL-MOBO standardizes everywhere."]
+             "mean ± std over seeds (n = number of seeds)."]
+    settings = lambda r: json.dumps(r.get("protocol_options") or {}, sort_keys=True)  # noqa: E731
+    for a, o in sorted({(r["algorithm"], settings(r)) for r in runs if r.get("protocol_options")}):
+        where = sorted({r["problem"] for r in runs if r["algorithm"] == a and settings(r) == o})
+        lines.append(f"As the paper's code does, {a} ran with {o} on {', '.join(where)}.")
     overrides = sorted({(r["algorithm"], json.dumps(r["options"], sort_keys=True)) for r in runs if r["options"]})
     lines += [f"**Not the paper's settings**: {a} ran with {o}." for a, o in overrides] + [""]
     for conv in ("paper", "consistent"):
@@ -231,7 +233,8 @@ def table(runs: list[dict]) -> str:
             if not mine:
                 cells.append("—")
                 continue
-            cell = f"{_median([r['wall_s'] for r in mine]):.0f} / {_median([r['cpu_s'] for r in mine]):.0f}"
+            cpu = [r["cpu_s"] for r in mine if r.get("cpu_s") is not None]  # older imported runs have none
+            cell = f"{_median([r['wall_s'] for r in mine]):.0f} / " + (f"{_median(cpu):.0f}" if cpu else "—")
             split = [r["phases_s"] for r in mine if r.get("phases_s")]
             if split:
                 cell += " (" + " / ".join(f"{_median([s[k] for s in split]):.0f}" for k in PHASES) + ")"

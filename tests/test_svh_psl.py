@@ -241,3 +241,21 @@ def test_benchmark_imports_final_runs_of_the_same_protocol(tmp_path):
     with pytest.raises(ValueError, match="not"):
         main(["--problems", "vlmop2", "--algorithms", "botorch.qnehvi", "--seeds", "1", "--out", str(tmp_path / "x"),
               "--import-from", str(source)])
+
+
+def test_benchmark_table_names_protocol_and_override_settings():
+    """The table says where SVH-PSL ran on raw objectives (the paper's code on ZDT) and flags runs
+    with settings outside the protocol."""
+    from moo.benchmarks.svh_psl import table
+
+    def rec(problem, protocol, options):
+        return {"problem": problem, "algorithm": "svh-psl", "seed": 0, "n_evals": [20, 120],
+                "lhd": {"paper": [-1.0, -5.0], "consistent": [-1.0, -4.0]}, "wall_s": 1.0, "cpu_s": 1.0,
+                "phases_s": None, "options": options, "protocol_options": protocol, "command": "c"}
+
+    md = table([rec("zdt2", {"standardize_objectives": False}, {}), rec("vlmop2", {}, {})])
+    assert 'svh-psl ran with {"standardize_objectives": false} on zdt2.' in md
+    assert "Not the paper's settings" not in md
+    md = table([rec("zdt2", None, {"standardize_objectives": True})])
+    assert "ran with {\"standardize_objectives\": false}" not in md
+    assert '**Not the paper\'s settings**: svh-psl ran with {"standardize_objectives": true}.' in md
