@@ -155,11 +155,10 @@ def import_final_runs(source: Path, problems, algorithms, seeds) -> dict[str, di
 
     Raises :class:`ValueError` for a selected run that did not follow this protocol (initial
     points, batch, budget), since its final LHD would not be comparable."""
-    out = {}
+    out, protocol = {}, {"n_init": N_INIT, "batch_size": BATCH}
     for rec in load(source)["runs"].values():
         if rec["problem"] not in problems or rec["algorithm"] not in algorithms or rec["seed"] not in seeds:
             continue
-        protocol = {"n_init": N_INIT, "batch_size": BATCH}
         if rec.get("options") != protocol or rec.get("n_evals") != BUDGET:
             raise ValueError(f"{source}: run {rec['problem']}|{rec['algorithm']}|{rec['seed']} has options "
                              f"{rec.get('options')} and {rec.get('n_evals')} evaluations, not {protocol} and {BUDGET}")
