@@ -281,7 +281,7 @@ def figure(runs: list[dict], path: Path) -> None:
             if curves:
                 Y = torch.tensor([r["lhd"]["paper"] for r in curves])
                 mean, std = Y.mean(0), Y.std(0, unbiased=False)
-                line, = ax.plot(curves[0]["n_evals"], mean, label=f"{a} (n={len(curves)})")
+                ax.plot(curves[0]["n_evals"], mean, label=f"{a} (n={len(curves)})")
                 ax.fill_between(curves[0]["n_evals"], mean - std, mean + std, alpha=0.2)
             if finals:
                 y = torch.tensor(finals)
