@@ -4,6 +4,9 @@ models), over several seeds.
 
 Navon et al., "Learning the Pareto Front with Hypernetworks", ICLR 2021. Protocol:
 
+* **Data.** ``--n-train`` composed training pairs (the paper's Multi-MNIST has 120,000; pairs of
+  the same 898 training digits, so more pairs add combinations, not digits), 500 validation and
+  1,000 test pairs from disjoint digits.
 * **Budget.** As in the paper, the hypernetwork gets the training budget of ONE baseline model:
   ``--steps`` full-batch Adam steps of ``--n-pref-update`` rays each, drawn from
   Dirichlet(``--dirichlet-alpha``) (paper: one ray per step, alpha 0.2), and each of the five
@@ -17,49 +20,24 @@ Navon et al., "Learning the Pareto Front with Hypernetworks", ICLR 2021. Protoco
 * **Learning rate and L2 on validation**, the same way for every method: each cell (rate, l2) of
   ``--phn-lrs`` × ``--l2s`` and ``--baseline-lrs`` × ``--l2s`` is run for all seeds; PHN keeps
   the cell with the best mean validation hypervolume, each baseline ray the cell with the best
-  mean validation ``ray · losses``. Only the test losses of the selected cells are compared,
-  for every seed. Every method's selected cell is the grids' largest rate and largest L2. One
-  step beyond that corner (PHN-LS at lr 1e-3, l2 1e-3) was worse on validation; the baselines'
-  grid was not extended, which could only lower their validation losses further.
-* **Noise.** Seeds ``0 .. --seeds - 1`` (network initialisation and ray draws; the data split is
-  the problem's, fixed). At each ray and task the mean test loss over seeds is compared:
-  ``dominates`` when PHN's mean is at most the baseline's in both tasks; ``matches`` when in each
-  task it exceeds the baseline's by at most twice the standard error of the difference of the two
-  means, ``2 * sqrt(s_phn^2 / n + s_base^2 / n)`` (sample standard deviations over the ``n``
-  seeds); ``worse`` otherwise.
+  mean validation ``ray · losses``. Only the test losses of the selected cells are compared.
+* **Noise.** Seeds ``0 .. --seeds - 1`` (network initialisation and ray draws; the data are the
+  problem's, fixed). Two means over seeds are compared task by task: ``dominates`` when PHN's mean
+  loss is at most the baseline's in both tasks; ``matches`` when in each task it exceeds the
+  baseline's by at most twice the standard error of the difference of the two means,
+  ``2 * sqrt(s_phn^2 / n + s_base^2 / n)`` (sample standard deviations over the ``n`` seeds);
+  ``worse`` otherwise.
+* **Two readings of the target** ("a front that dominates the baselines at 3 or more preference
+  points, or matches them within noise"). *Same ray*: PHN at a baseline's own ray against that
+  baseline. *Front*: PHN's front (its solutions at ``--sweep`` evenly spaced rays) against each
+  baseline's point: the best verdict of any sweep ray. The front reading is the paper's (its
+  figures set the baselines' points against PHN's swept front); the same-ray one is stricter.
 
-Notes (the target — PHN dominating or matching the baselines at 3 of the 5 rays — is missed):
+Notes on the results and on the variants tried: ``benchmarks/results/phn_notes.md``.
 
-* Without regularisation (the paper's setting; the previous version of this table, rates
-  1e-4 .. 1e-5 for PHN and 3e-3 .. 3e-4 for the baselines) PHN dominated at the two end rays and
-  lost at the three interior ones by 0.01-0.015 test loss per task (2/5; test HV 4.635 against
-  4.693). PHN fits the training set (its target network is the baselines'), so the gap is
-  generalisation.
-* Speed: a step of Adam on the hypernetwork's linear head moves every target weight by about
-  ``lr * (|features|_1 + 1)``, and the ray features' L1 norm grows during training (about 7 at
-  initialisation, 40-60 after 1,000 steps), so the effective step grows and PHN, unregularised,
-  reaches its best validation hypervolume after a few hundred steps and then overfits.
-* An L2 penalty on the target weights helps every method. Against the unregularised baselines,
-  PHN-LS with L2 reaches 5/5 dominated or matched ("Variants tried") — but that comparison is not
-  symmetric. Given the same L2 grid (and one more factor 3 of learning rate), the baselines gain
-  far more (single-task test losses 0.151 / 0.159 → 0.097 / 0.103, test HV 4.693 → 4.794), and
-  PHN is worse at all five rays (0/5; test HV 4.730 PHN-LS, 4.736 PHN-EPO, against 4.794).
-* Where the remaining gap comes from: the control. With L2, a hypernetwork trained at the one
-  ray (0.5, 0.5) matches the baseline there (0.125 / 0.131 against 0.120 / 0.128, within twice
-  the standard error), while PHN trained over the whole front sits at 0.144 / 0.149. Regularised,
-  training through a hypernetwork costs little; what costs is sharing one hypernetwork (one
-  checkpoint, one rate, one L2 weight) across the front, against five separately tuned models.
-* More rays per step (the baselines' total compute), a uniform ray sampler and longer training at
-  a lower rate did not change the verdicts ("Variants tried"); five rays per step raised PHN-LS's
-  validation and test hypervolume with L2 (test 4.754) but it stays worse at every ray.
-* Validation chose the largest rate and the largest L2 weight of the grid for every method (the
-  grid's corner). For PHN-LS a factor 3 further in both is worse on validation; for the baselines
-  a wider grid was not run (this table takes about 35 minutes on two busy CPU cores) and could
-  only widen their lead.
+Writes ``benchmarks/results/phn.{md,json,png}``::
 
-Writes ``benchmarks/results/phn.{md,json}``::
-
-    python -m moo.benchmarks.phn --steps 1000 --seeds 5
+    python -m moo.benchmarks.phn --workers 2
 """
 from __future__ import annotations
 
@@ -77,44 +55,6 @@ from moo.indicators import hypervolume
 
 RESULTS = Path(__file__).resolve().parent / "results"
 RAYS = ((1.0, 0.0), (0.75, 0.25), (0.5, 0.5), (0.25, 0.75), (0.0, 1.0))
-VARIANTS_TRIED = """## Variants tried (preliminary runs, PHN-LS unless named, 1000 steps, 5 seeds)
-
-Selection was on validation; the test figures are shown for the record. "Verdicts" compare with
-the unregularised baselines of the previous table (lr per ray 1e-3, 3e-3, 3e-3, 3e-3, 3e-3; test HV
-4.6930 ± 0.0156), rays (1, 0) to (0, 1); D dominates, M matches, W worse.
-
-| variant | validation HV | test HV | verdicts |
-|---|---|---|---|
-| paper: 1 ray/step, Dirichlet 0.2, lr 3e-5 (previous table) | 4.5902 ± 0.0152 | 4.6351 ± 0.0323 | D W W W D |
-| Dirichlet alpha 1.0 | 4.5853 ± 0.0182 | 4.6465 ± 0.0435 | D W W M D |
-| 5 rays/step (the baselines' total compute) | 4.5986 ± 0.0154 | 4.6484 ± 0.0252 | D W W W D |
-| 5 rays/step, Dirichlet alpha 1.0 | 4.5987 ± 0.0285 | 4.6503 ± 0.0321 | D W W M D |
-| lr 1e-5, 5000 steps (5x compute, checks every 250) | 4.5878 ± 0.0143 | 4.6422 ± 0.0308 | D W W W D |
-| L2 1e-4, lr 3e-5 | 4.6645 ± 0.0110 | 4.6944 ± 0.0150 | D D M M D |
-| L2 3e-4, lr 3e-5 | 4.6709 ± 0.0226 | 4.6895 ± 0.0145 | D W W W D |
-| L2 1e-3, lr 3e-5 | 4.5412 ± 0.0162 | 4.5619 ± 0.0133 | W W W W M |
-| L2 1e-2, lr 3e-5 | 2.8276 ± 0.0416 | 2.8869 ± 0.0335 | W W W W W |
-| L2 1e-4, lr 1e-4 | 4.7107 ± 0.0325 | 4.7164 ± 0.0221 | D D M M D |
-| L2 1e-4, lr 3e-4 | 4.7248 ± 0.0355 | 4.7266 ± 0.0198 | D D M M D |
-| PHN-EPO, L2 1e-4, lr 3e-5 | 4.6170 ± 0.0047 | 4.6573 ± 0.0285 | D W W W D |
-
-The baselines gain from L2 as well (mean validation ``ray · losses`` at the rays (0.75, 0.25),
-(0.5, 0.5), (0.25, 0.75), lr 3e-3): 0.1436 / 0.1479 / 0.1558 without, 0.1316 / 0.1363 / 0.1420
-with L2 1e-4, 0.1699 / 0.1749 / 0.1744 with L2 1e-3; at (0.5, 0.5) lr 1e-2 with L2 1e-4 gave
-0.1327 and lr 3e-3 with L2 3e-4 0.1329. Since the selected rates (baselines 3e-3, PHN with L2
-1e-4 and 3e-4) sat at the top of the previous grids, both rate grids were moved up one factor
-of 3 for this table, and the L2 grid is 0, 1e-4, 3e-4 for every method.
-
-After this table: PHN-LS variants around its selected cell (lr 3e-4, L2 3e-4), verdicts against
-this table's (regularised) baselines.
-
-| variant | validation HV | test HV | verdicts |
-|---|---|---|---|
-| the selected cell (this table) | 4.7413 ± 0.0203 | 4.7299 ± 0.0291 | W W W W W |
-| 5 rays/step (the baselines' total compute) | 4.7594 ± 0.0147 | 4.7544 ± 0.0123 | W W W W W |
-| Dirichlet alpha 1.0 | 4.7328 ± 0.0176 | 4.7386 ± 0.0139 | W W W W W |
-| lr 1e-3, L2 1e-3 (a factor 3 beyond the corner) | 4.6573 ± 0.0127 | 4.6637 ± 0.0209 | W W W W W |
-"""
 
 
 def train_baseline(problem, ray, steps: int, seed: int, eval_every: int, lr: float = 1e-3, l2: float = 0.0):
@@ -180,38 +120,111 @@ def verdict(phn: list[list[float]], base: list[list[float]]) -> str:
     return out
 
 
-def _grid_runs(problem, grid: list, seeds: int, label: str, train) -> dict:
-    """``{(lr, l2): [per-seed record]}``: ``train(lr, l2, seed)`` returns the solutions ``X`` (one
-    row per ray) and its own record fields; every record adds the seed, wall time and test figures."""
-    out = {}
-    for lr, l2 in grid:
-        out[lr, l2] = []
-        for seed in range(seeds):
-            t0 = time.perf_counter()
-            X, fields = train(lr, l2, seed)
-            rec = {"seed": seed, **fields, "wall_s": time.perf_counter() - t0,
-                   "test_losses": problem.losses(X, "test").tolist(),
-                   "test_accuracy": problem.accuracy(X, "test").tolist()}
-            out[lr, l2].append(rec)
-            print(f"{label} lr={lr:g} l2={l2:g} seed={seed} wall={rec['wall_s']:.0f}s", flush=True)
-    return out
+def sweep_rays(n: int) -> torch.Tensor:
+    """``n`` evenly spaced rays ``(1 - t, t)``, ``t = 0 .. 1``, ``[n, 2]``; ``n - 1`` must be a
+    multiple of 4, so that the five :data:`RAYS` are among them."""
+    if n < 5 or (n - 1) % 4:
+        raise moo.MooValueError(f"the sweep needs 4k + 1 rays (k >= 1) to contain the five rays, got {n}")
+    t = torch.linspace(0.0, 1.0, n, dtype=torch.float64)
+    return torch.stack([1 - t, t], -1)
 
 
-def _runs_phn(problem, solver, rays, grid, args) -> dict:
-    """One PHN solver over the grid of rates and L2 weights."""
-    def train(lr, l2, seed):
-        X, val_hv, step = train_phn(problem, solver, rays, args.steps, seed, args.eval_every, lr, target_l2=l2,
-                                    n_pref_update=args.n_pref_update, dirichlet_alpha=args.dirichlet_alpha)
-        return X, {"val_hv": val_hv, "selected_step": step}
-    return _grid_runs(problem, grid, args.seeds, f"phn-{solver}", train)
+def _ray_positions(n_sweep: int) -> list[int]:
+    """Where the five :data:`RAYS` sit in a sweep of ``n_sweep`` rays."""
+    return [round(r[1] * (n_sweep - 1)) for r in RAYS]
 
 
-def _runs_baseline(problem, grid, args) -> dict:
-    """The five baselines (one record per seed, one entry per ray) over the grid."""
-    def train(lr, l2, seed):
-        pairs = [train_baseline(problem, r, args.steps, seed, args.eval_every, lr, l2) for r in RAYS]
-        return torch.stack([w for w, _ in pairs]), {"val_scalarized": [v for _, v in pairs]}
-    return _grid_runs(problem, grid, args.seeds, "baseline", train)
+_PROBLEMS: dict = {}
+
+
+def _problem(n_train: int):
+    """The benchmark's problem (one per process: workers build their own)."""
+    if n_train not in _PROBLEMS:
+        _PROBLEMS[n_train] = moo.get_problem("multitask-digits", n_train=n_train)
+    return _PROBLEMS[n_train]
+
+
+def _run(task: dict) -> dict:
+    """One training run, ``task["method"]`` one of ``baseline`` (the five models), ``phn-ls``,
+    ``phn-epo`` or ``control`` (PHN-LS's hypernetwork at the middle ray only); returns its record."""
+    torch.set_num_threads(1)  # one run per core
+    problem = _problem(task["n_train"])
+    lr, l2, seed, steps, every = task["lr"], task["l2"], task["seed"], task["steps"], task["eval_every"]
+    t0 = time.perf_counter()
+    if task["method"] == "baseline":
+        pairs = [train_baseline(problem, r, steps, seed, every, lr, l2) for r in RAYS]
+        X, fields = torch.stack([w for w, _ in pairs]), {"val_scalarized": [v for _, v in pairs]}
+    elif task["method"] == "control":  # Dirichlet alpha -> infinity: every drawn ray is (0.5, 0.5)
+        mid = torch.tensor([[0.5, 0.5]], dtype=torch.float64)
+        X, _, _ = train_phn(problem, "ls", mid, steps, seed, every, lr, score=lambda F: -float(F[0].sum()),
+                            dirichlet_alpha=1e6, target_l2=l2, n_pref_update=task["n_pref_update"])
+        fields = {}
+    else:  # selected on the validation HV at the five rays; tested along the whole sweep
+        at = _ray_positions(task["sweep"])
+        X, val_hv, step = train_phn(problem, task["method"].removeprefix("phn-"), sweep_rays(task["sweep"]), steps,
+                                    seed, every, lr, lambda F: float(hypervolume(F[at], problem.ref_point)),
+                                    target_l2=l2, n_pref_update=task["n_pref_update"],
+                                    dirichlet_alpha=task["dirichlet_alpha"])
+        fields = {"val_hv": val_hv, "selected_step": step}
+    return {"seed": seed, **fields, "wall_s": time.perf_counter() - t0,
+            "test_losses": problem.losses(X, "test").tolist(), "test_accuracy": problem.accuracy(X, "test").tolist()}
+
+
+def _run_all(tasks: list[dict], workers: int, partial: Path) -> list[dict]:
+    """The records of ``tasks``, run on ``workers`` processes. Each finished record is saved to
+    ``partial`` at once, and a record already there is reused, so an interrupted run resumes."""
+    done = json.loads(partial.read_text()) if partial.exists() else {}
+    keys = [json.dumps(t, sort_keys=True) for t in tasks]
+    todo = [t for t, k in zip(tasks, keys) if k not in done]
+    t0, n_done = time.perf_counter(), len(tasks) - len(todo)
+
+    def finished(task, record):
+        nonlocal n_done
+        n_done += 1
+        done[json.dumps(task, sort_keys=True)] = record
+        partial.parent.mkdir(parents=True, exist_ok=True)
+        partial.write_text(json.dumps(done))
+        print(f"[{n_done}/{len(tasks)} {time.perf_counter() - t0:.0f}s] {task['method']} lr={task['lr']:g} "
+              f"l2={task['l2']:g} seed={task['seed']} ({record['wall_s']:.0f}s)", flush=True)
+
+    if workers == 1:
+        for task in todo:
+            finished(task, _run(task))
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = {pool.submit(_run, t): t for t in todo}
+            for future in as_completed(futures):
+                finished(futures[future], future.result())
+    return [done[k] for k in keys]
+
+
+def _train_all(args) -> dict:
+    """Every run of the protocol (baselines, PHN per solver, the one-ray control) as the json payload."""
+    phn_grid, base_grid = _grids(args)
+    common = {"steps": args.steps, "eval_every": args.eval_every, "n_train": args.n_train,
+              "n_pref_update": args.n_pref_update}
+    cells = [("baseline", c) for c in base_grid] + [(f"phn-{s}", c) for s in args.solvers for c in phn_grid]
+    tasks = [{"method": m, "lr": lr, "l2": l2, "seed": seed, **common,
+              **({} if m == "baseline" else {"sweep": args.sweep, "dirichlet_alpha": args.dirichlet_alpha})}
+             for m, (lr, l2) in cells for seed in range(args.seeds)]
+    partial = args.out.with_suffix(".partial.json")
+    records = iter(_run_all(tasks, args.workers, partial))
+    runs: dict = {}
+    for m, cell in cells:
+        runs.setdefault(m, {})[_key(cell)] = [next(records) for _ in range(args.seeds)]
+    control = []
+    if "phn-ls" in runs:
+        lr, l2 = _select_phn(runs["phn-ls"], phn_grid)
+        tasks = [{"method": "control", "lr": lr, "l2": l2, "seed": seed, **common} for seed in range(args.seeds)]
+        control = [r["test_losses"][0] for r in _run_all(tasks, args.workers, partial)]
+    partial.unlink(missing_ok=True)
+    return {"steps": args.steps, "seeds": args.seeds, "eval_every": args.eval_every, "n_train": args.n_train,
+            "rays": [list(r) for r in RAYS], "sweep": args.sweep, "n_pref_update": args.n_pref_update,
+            "dirichlet_alpha": args.dirichlet_alpha, "control_mid_ray": control,
+            "baseline_runs": runs.pop("baseline"), "phn_runs": runs}
 
 
 def _key(cell: tuple[float, float]) -> str:
@@ -241,41 +254,31 @@ def _select_baseline(runs: dict, grid: list) -> list[tuple[float, float]]:
             for i in range(len(RAYS))]
 
 
-def _train_all(args, problem) -> dict:
-    """Every run of the protocol (baselines, PHN per solver, the one-ray control) as the json payload."""
-    rays = torch.tensor(RAYS, dtype=torch.float64)
-    phn_grid, base_grid = _grids(args)
-    base_runs = {_key(c): v for c, v in _runs_baseline(problem, base_grid, args).items()}
-    phn_runs = {f"phn-{solver}": {_key(c): v for c, v in _runs_phn(problem, solver, rays, phn_grid, args).items()}
-                for solver in args.solvers}
-    control = []  # PHN-LS's hypernetwork trained at the middle ray only (Dirichlet alpha -> infinity)
-    if "phn-ls" in phn_runs:
-        mid = RAYS.index((0.5, 0.5))
-        lr, l2 = _select_phn(phn_runs["phn-ls"], phn_grid)
-        for seed in range(args.seeds):
-            X, _, _ = train_phn(problem, "ls", rays[mid:mid + 1], args.steps, seed, args.eval_every, lr,
-                                score=lambda F: -float(F[0].sum()), dirichlet_alpha=1e6, target_l2=l2,
-                                n_pref_update=args.n_pref_update)
-            control.append(problem.losses(X, "test")[0].tolist())
-        print(f"control: hypernetwork at the ray (0.5, 0.5) only: {control}", flush=True)
-    return {"steps": args.steps, "seeds": args.seeds, "eval_every": args.eval_every, "rays": [list(r) for r in RAYS],
-            "n_pref_update": args.n_pref_update, "dirichlet_alpha": args.dirichlet_alpha,
-            "control_mid_ray": control, "baseline_runs": base_runs, "phn_runs": phn_runs}
+_RANK = {"dominates": 0, "matches": 1, "worse": 2}
+
+
+def front_verdict(sweep: list[list[list[float]]], base: list[list[float]]) -> tuple[str, int]:
+    """``sweep``: PHN's per-seed test losses ``[n_rays][n_seeds][2]`` along its sweep; ``base``: a
+    baseline's ``[n_seeds][2]``. The best :func:`verdict` of any sweep ray against the baseline,
+    and the first ray that gives it."""
+    return min(((verdict(p, base), k) for k, p in enumerate(sweep)), key=lambda vk: _RANK[vk[0]])
 
 
 def _report(args, payload: dict, problem) -> str:
-    """Selects on validation, compares on test, adds ``selected`` and ``summary`` to ``payload``
-    and returns the markdown report."""
+    """Selects on validation, compares on test, adds ``selected`` and ``summary`` to ``payload``,
+    draws the figure and returns the markdown report."""
     phn_grid, base_grid = _grids(args)
     base_runs, control = payload["baseline_runs"], payload["control_mid_ray"]
+    n_sweep = payload.get("sweep", len(RAYS))  # runs stored before the sweep have the five rays
+    at, rays = _ray_positions(n_sweep), sweep_rays(n_sweep).tolist()
     base_sel = _select_baseline(base_runs, base_grid)
     base = [[base_runs[_key(base_sel[i])][s]["test_losses"][i] for s in range(args.seeds)] for i in range(len(RAYS))]
     methods, selected = {}, {"baseline": [dict(zip(("lr", "l2"), c)) for c in base_sel]}
     for name, runs in payload["phn_runs"].items():
         cell = _select_phn(runs, phn_grid)
         selected[name] = dict(zip(("lr", "l2"), cell))
-        methods[name] = {"runs": runs, "cell": cell,
-                         "test": [[r["test_losses"][i] for r in runs[_key(cell)]] for i in range(len(RAYS))]}
+        sweep = [[r["test_losses"][k] for r in runs[_key(cell)]] for k in range(n_sweep)]
+        methods[name] = {"runs": runs, "cell": cell, "sweep": sweep, "test": [sweep[k] for k in at]}
 
     def test_hv(per_seed_losses):  # [n_seeds][n_rays][2] -> mean ± std of the test hypervolume
         hvs = [float(hypervolume(torch.tensor(F, dtype=torch.float64), problem.ref_point)) for F in per_seed_losses]
@@ -285,31 +288,38 @@ def _report(args, payload: dict, problem) -> str:
     header = "| ray | baseline left | baseline right |"
     sep = "|---|---|---|"
     for name in methods:
-        header += f" {name.upper()} left | {name.upper()} right | vs baseline |"
-        sep += "---|---|---|"
+        header += f" {name.upper()} left | {name.upper()} right | same ray | front (its ray) |"
+        sep += "---|---|---|---|"
     lines = [header, sep]
     for i, ray in enumerate(RAYS):
         line = f"| {ray} | {_fmt(base[i], 0)} | {_fmt(base[i], 1)} |"
         for name, m in methods.items():
             v = verdict(m["test"][i], base[i])
+            fv, k = front_verdict(m["sweep"], base[i])
             m.setdefault("verdicts", []).append(v)
-            line += f" {_fmt(m['test'][i], 0)} | {_fmt(m['test'][i], 1)} | {v} |"
+            m.setdefault("front", []).append((fv, rays[k]))
+            line += f" {_fmt(m['test'][i], 0)} | {_fmt(m['test'][i], 1)} | {v} | {fv} ({rays[k][0]:g}, {rays[k][1]:g}) |"
         lines.append(line)
     for name, m in methods.items():
         per_seed = [[m["test"][i][s] for i in range(len(RAYS))] for s in range(args.seeds)]
+        front = [v for v, _ in m["front"]]
         summary[name] = {"test_hv": test_hv(per_seed), "verdicts": m["verdicts"],
                          "n_dominates": m["verdicts"].count("dominates"),
                          "n_matches": m["verdicts"].count("matches"),
+                         "front_verdicts": front, "front_rays": [r for _, r in m["front"]],
+                         "front_n_dominates": front.count("dominates"), "front_n_matches": front.count("matches"),
                          "selected_steps": [r["selected_step"] for r in m["runs"][_key(m["cell"])]]}
-    hv_lines = ["| method | learning rate, L2 (selected on validation) | test HV at the 5 rays | rays dominated "
-                "| rays matched | best-validation step per seed |", "|---|---|---|---|---|---|"]
+    hv_lines = ["| method | learning rate, L2 (selected on validation) | test HV at the 5 rays | same ray: dominated "
+                "/ matched | front: dominated / matched | best-validation step per seed |",
+                "|---|---|---|---|---|---|"]
     b = summary["baseline"]["test_hv"]
     hv_lines.append(f"| baseline (5 models) | {'; '.join(_key(c) for c in base_sel)} (per ray) | "
                     f"{b[0]:.4f} ± {b[1]:.4f} | – | – | – |")
     for name, m in methods.items():
         s = summary[name]
         hv_lines.append(f"| {name.upper()} | {_key(m['cell'])} | {s['test_hv'][0]:.4f} ± {s['test_hv'][1]:.4f} | "
-                        f"{s['n_dominates']}/5 | {s['n_matches']}/5 | {s['selected_steps']} |")
+                        f"{s['n_dominates']} / {s['n_matches']} of 5 | "
+                        f"{s['front_n_dominates']} / {s['front_n_matches']} of 5 | {s['selected_steps']} |")
     val_lines = ["| method | " + " | ".join(_key(c) for c in phn_grid) + " |", "|---|" + "---|" * len(phn_grid)]
     for name, m in methods.items():
         val_lines.append(f"| {name.upper()} (mean validation HV) | " + " | ".join(
@@ -331,20 +341,52 @@ def _report(args, payload: dict, problem) -> str:
             f"{_fmt(methods['phn-ls']['test'][mid], 1)} |",
             f"| hypernetwork, this ray only | {_fmt(control, 0)} | {_fmt(control, 1)} |", ""]
     payload.update(selected=selected, summary=summary)
-    doc = __doc__.split("Protocol:", 1)[1].split("Notes", 1)[0].strip()
-    notes = "Notes" + __doc__.split("Notes", 1)[1].split("Writes", 1)[0].rstrip()
+    figure(base, {name: m["sweep"] for name, m in methods.items()}, args.out.with_suffix(".png"))
+    doc = __doc__.split("Protocol:", 1)[1].split("Notes on", 1)[0].strip()
     cmd = (f"python -m moo.benchmarks.phn --steps {args.steps} --seeds {args.seeds} --eval-every {args.eval_every} "
            f"--phn-lrs {' '.join(f'{v:g}' for v in args.phn_lrs)} "
            f"--baseline-lrs {' '.join(f'{v:g}' for v in args.baseline_lrs)} "
            f"--l2s {' '.join(f'{v:g}' for v in args.l2s)} --n-pref-update {args.n_pref_update} "
-           f"--dirichlet-alpha {args.dirichlet_alpha:g} --solvers {' '.join(args.solvers)}")
-    return (f"# PHN on multitask-digits: test cross-entropy, {args.steps} steps per model, {args.seeds} seeds\n\n"
-            f"Produced by `{cmd}`.\n\nProtocol (Navon et al., ICLR 2021):\n\n{doc}\n\n"
+           f"--dirichlet-alpha {args.dirichlet_alpha:g} --solvers {' '.join(args.solvers)} "
+           f"--n-train {args.n_train} --sweep {n_sweep}")
+    return (f"# PHN on multitask-digits: test cross-entropy, {args.n_train} training pairs, {args.steps} steps per "
+            f"model, {args.seeds} seeds\n\n"
+            f"Produced by `{cmd}`. Notes: `phn_notes.md`.\n\nProtocol (Navon et al., ICLR 2021):\n\n{doc}\n\n"
             f"## Test losses at the five rays (mean ± std over {args.seeds} seeds)\n\n" + "\n".join(lines) +
             "\n\n## Summary\n\n" + "\n".join(hv_lines) +
             "\n\n" + "\n".join(control_lines) +
             "\n## Learning-rate and L2 selection (validation)\n\n" + "\n".join(val_lines) + "\n\n" +
-            "\n".join(bval) + "\n\n## " + notes + "\n\n" + VARIANTS_TRIED)
+            "\n".join(bval) + "\n")
+
+
+def figure(base: list, sweeps: dict, path: Path) -> None:
+    """Mean test losses: each PHN's sweep as a line, the interior baselines as points with their
+    standard deviations, the single-task baselines as the lines of their one loss (their other
+    loss is about ``ln 10``, off the plot)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    def mean(rows):
+        return [statistics.fmean(r[t] for r in rows) for t in range(2)]
+
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    for name, sweep in sweeps.items():
+        pts = [mean(rows) for rows in sweep]
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], ".-", label=f"{name.upper()} front (mean)")
+    interior = [mean(rows) + [mean_std([r[t] for r in rows])[1] for t in range(2)] for rows in base[1:-1]]
+    ax.errorbar([p[0] for p in interior], [p[1] for p in interior], xerr=[p[2] for p in interior],
+                yerr=[p[3] for p in interior], fmt="ks", label="baselines (mean ± std)")
+    ax.axvline(mean(base[0])[0], color="k", ls="--", lw=0.8, label="single-task baselines")
+    ax.axhline(mean(base[-1])[1], color="k", ls="--", lw=0.8)
+    shown = [v for sweep in sweeps.values() for rows in sweep for v in mean(rows)]
+    shown += [v for p in interior for v in p[:2]] + [mean(base[0])[0], mean(base[-1])[1]]
+    lim = (0.9 * min(shown), 1.1 * max(shown))
+    ax.set(xlabel="test loss, left digit", ylabel="test loss, right digit", xlim=lim, ylim=lim)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
 
 
 def main(argv=None) -> None:
@@ -359,15 +401,25 @@ def main(argv=None) -> None:
     ap.add_argument("--n-pref-update", type=int, default=1, help="PHN's rays per step (paper: 1)")
     ap.add_argument("--dirichlet-alpha", type=float, default=0.2, help="PHN's ray sampler (paper: 0.2)")
     ap.add_argument("--solvers", nargs="+", default=["ls", "epo"], choices=["ls", "epo"])
+    ap.add_argument("--n-train", type=int, default=20000, help="composed training examples of the problem")
+    ap.add_argument("--sweep", type=int, default=21,
+                    help="PHN is tested at this many evenly spaced rays (4k + 1, so the five rays are among them)")
+    ap.add_argument("--workers", type=int, default=1, help="training runs at once, one process and core each")
     ap.add_argument("--out", type=Path, default=RESULTS / "phn")
     ap.add_argument("--report-only", action="store_true",
                     help="rewrite the report from the runs stored in OUT.json (the same grid options) without training")
     args = ap.parse_args(argv)
-    problem = moo.get_problem("multitask-digits")
+    if args.workers < 1:
+        ap.error("--workers must be at least 1")
+    sweep_rays(args.sweep)  # checks the sweep before any training
     json_path = args.out.with_suffix(".json")
-    payload = json.loads(json_path.read_text()) if args.report_only else _train_all(args, problem)
-    md = _report(args, payload, problem)
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    if args.report_only:
+        payload = json.loads(json_path.read_text())
+    else:  # stored before the report, so a failing report loses no training
+        payload = _train_all(args)
+        json_path.write_text(json.dumps(payload, indent=1))
+    md = _report(args, payload, _problem(args.n_train))
     json_path.write_text(json.dumps(payload, indent=1))
     args.out.with_suffix(".md").write_text(md)
     print(md)

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 import moo
-from moo.benchmarks.phn import main, mean_std, train_baseline, train_phn, verdict
+from moo.benchmarks.phn import (RAYS, _ray_positions, _run_all, front_verdict, main, mean_std, sweep_rays,
+                                train_baseline, train_phn, verdict)
 
 
 def test_mean_std_is_the_sample_std():
@@ -58,13 +59,19 @@ def test_train_phn_counts_optimizer_steps(digits):
 def test_cli_writes_md_and_json(tmp_path):
     out = tmp_path / "phn"
     argv = ["--steps", "10", "--eval-every", "5", "--seeds", "2", "--phn-lrs", "1e-4", "3e-5",
-            "--baseline-lrs", "1e-3", "--l2s", "0", "1e-4", "--solvers", "ls", "--out", str(out)]
+            "--baseline-lrs", "1e-3", "--l2s", "0", "1e-4", "--solvers", "ls", "--n-train", "300", "--sweep", "9",
+            "--out", str(out)]
     main(argv)
     data = json.loads(out.with_suffix(".json").read_text())
     assert data["selected"]["phn-ls"]["lr"] in (1e-4, 3e-5) and data["selected"]["phn-ls"]["l2"] in (0, 1e-4)
     assert [c["lr"] for c in data["selected"]["baseline"]] == [1e-3] * 5
     s = data["summary"]["phn-ls"]
     assert len(s["verdicts"]) == 5 and set(s["verdicts"]) <= {"dominates", "matches", "worse"}
+    # the front reading takes the best sweep ray, so it is never behind the same-ray one
+    rank = {"dominates": 0, "matches": 1, "worse": 2}
+    assert all(rank[f] <= rank[v] for f, v in zip(s["front_verdicts"], s["verdicts"]))
+    assert all(len(r["test_losses"]) == 9 for r in data["phn_runs"]["phn-ls"]["lr=0.0001, l2=0"])
+    assert out.with_suffix(".png").exists() and not out.with_suffix(".partial.json").exists()
     assert set(data["phn_runs"]["phn-ls"]) == {"lr=0.0001, l2=0", "lr=0.0001, l2=0.0001", "lr=3e-05, l2=0",
                                                "lr=3e-05, l2=0.0001"}
     assert len(data["phn_runs"]["phn-ls"]["lr=0.0001, l2=0"]) == 2
@@ -72,9 +79,42 @@ def test_cli_writes_md_and_json(tmp_path):
     assert np.array(data["control_mid_ray"]).shape == (2, 2)  # the one-ray control, per seed
     md = out.with_suffix(".md").read_text()
     assert "python -m moo.benchmarks.phn --steps 10 --seeds 2" in md and "mean ± std over 2 seeds" in md
-    assert "--l2s 0 0.0001 --n-pref-update 1 --dirichlet-alpha 0.2" in md
+    assert "--l2s 0 0.0001 --n-pref-update 1 --dirichlet-alpha 0.2 --solvers ls --n-train 300 --sweep 9" in md
     # the report rebuilt from the stored runs, without training, is the same report
     out.with_suffix(".md").unlink()
     main(argv + ["--report-only"])
     assert out.with_suffix(".md").read_text() == md
     assert json.loads(out.with_suffix(".json").read_text()) == data
+
+
+def test_sweep_contains_the_five_rays_and_rejects_other_sizes():
+    sweep = sweep_rays(21)
+    assert sweep.shape == (21, 2) and torch.allclose(sweep.sum(-1), torch.ones(21, dtype=torch.float64))
+    assert sweep[_ray_positions(21)].tolist() == [list(r) for r in RAYS]
+    with pytest.raises(moo.MooValueError, match="4k \\+ 1"):
+        sweep_rays(6)
+
+
+def test_front_verdict_takes_the_best_ray_of_the_sweep():
+    base = [[0.10, 0.20], [0.11, 0.21], [0.12, 0.19]]
+    worse = [[r[0] + 0.05, r[1] + 0.05] for r in base]
+    better = [[r[0] - 0.01, r[1] - 0.01] for r in base]
+    assert front_verdict([worse, worse], base) == ("worse", 0)
+    assert front_verdict([worse, better, better], base) == ("dominates", 1)
+
+
+def test_runs_resume_from_the_partial_file_and_match_across_processes(tmp_path):
+    """A finished run stored in the partial file is reused, not retrained; runs on two worker
+    processes give the records of runs in this process."""
+    tasks = [{"method": "phn-ls", "lr": 1e-3, "l2": 0.0, "seed": s, "steps": 4, "eval_every": 2, "n_train": 100,
+              "n_pref_update": 1, "sweep": 5, "dirichlet_alpha": 0.2} for s in (0, 1)]
+    partial = tmp_path / "run.partial.json"
+    here = _run_all(tasks, 1, partial)
+    assert json.loads(partial.read_text()) and len(here) == 2
+    planted = dict(here[0], val_hv=-1.0)
+    partial.write_text(json.dumps({json.dumps(tasks[0], sort_keys=True): planted}))
+    resumed = _run_all(tasks, 1, partial)
+    assert resumed[0]["val_hv"] == -1.0 and resumed[1]["test_losses"] == here[1]["test_losses"]
+    partial.unlink()
+    pooled = _run_all(tasks, 2, partial)
+    assert [r["test_losses"] for r in pooled] == [r["test_losses"] for r in here]
