@@ -11,6 +11,8 @@ Navon et al., "Learning the Pareto Front with Hypernetworks", ICLR 2021. Protoco
   ``--steps`` full-batch Adam steps of ``--n-pref-update`` rays each, drawn from
   Dirichlet(``--dirichlet-alpha``) (paper: one ray per step, alpha 0.2), and each of the five
   baselines gets ``--steps`` steps (five times PHN's budget in all at one ray per step).
+  ``--phn-steps`` (default ``--steps``) sets PHN's steps apart: five times ``--steps`` gives it
+  the five baselines' total budget.
 * **L2 on the target weights** (not in the paper; the same for every method): a candidate ``l2``
   of ``--l2s`` adds ``l2 * |w|^2`` to the training loss, for a baseline on its weights ``w``, for
   PHN on its generated weights ``w(r)`` (mean over the step's rays); ``0`` is the paper's setting.
@@ -201,14 +203,19 @@ def _run_all(tasks: list[dict], workers: int, partial: Path) -> list[dict]:
     return [done[k] for k in keys]
 
 
+def _phn_steps(args) -> int:
+    """PHN's optimizer steps: ``--phn-steps``, or one baseline's ``--steps``."""
+    return args.phn_steps or args.steps
+
+
 def _train_all(args) -> dict:
     """Every run of the protocol (baselines, PHN per solver, the one-ray control) as the json payload."""
     phn_grid, base_grid = _grids(args)
     common = {"steps": args.steps, "eval_every": args.eval_every, "n_train": args.n_train,
               "n_pref_update": args.n_pref_update}
     cells = [("baseline", c) for c in base_grid] + [(f"phn-{s}", c) for s in args.solvers for c in phn_grid]
-    tasks = [{"method": m, "lr": lr, "l2": l2, "seed": seed, **common,
-              **({} if m == "baseline" else {"sweep": args.sweep, "dirichlet_alpha": args.dirichlet_alpha})}
+    phn_only = {"steps": _phn_steps(args), "sweep": args.sweep, "dirichlet_alpha": args.dirichlet_alpha}
+    tasks = [{"method": m, "lr": lr, "l2": l2, "seed": seed, **common, **({} if m == "baseline" else phn_only)}
              for m, (lr, l2) in cells for seed in range(args.seeds)]
     partial = args.out.with_suffix(".partial.json")
     records = iter(_run_all(tasks, args.workers, partial))
@@ -218,10 +225,11 @@ def _train_all(args) -> dict:
     control = []
     if "phn-ls" in runs:
         lr, l2 = _select_phn(runs["phn-ls"], phn_grid)
-        tasks = [{"method": "control", "lr": lr, "l2": l2, "seed": seed, **common} for seed in range(args.seeds)]
+        tasks = [{"method": "control", "lr": lr, "l2": l2, "seed": seed, **common, "steps": _phn_steps(args)}
+                 for seed in range(args.seeds)]
         control = [r["test_losses"][0] for r in _run_all(tasks, args.workers, partial)]
     partial.unlink(missing_ok=True)
-    return {"steps": args.steps, "seeds": args.seeds, "eval_every": args.eval_every, "n_train": args.n_train,
+    return {"steps": args.steps, "phn_steps": _phn_steps(args), "seeds": args.seeds, "eval_every": args.eval_every, "n_train": args.n_train,
             "rays": [list(r) for r in RAYS], "sweep": args.sweep, "n_pref_update": args.n_pref_update,
             "dirichlet_alpha": args.dirichlet_alpha, "control_mid_ray": control,
             "baseline_runs": runs.pop("baseline"), "phn_runs": runs}
@@ -348,9 +356,9 @@ def _report(args, payload: dict, problem) -> str:
            f"--baseline-lrs {' '.join(f'{v:g}' for v in args.baseline_lrs)} "
            f"--l2s {' '.join(f'{v:g}' for v in args.l2s)} --n-pref-update {args.n_pref_update} "
            f"--dirichlet-alpha {args.dirichlet_alpha:g} --solvers {' '.join(args.solvers)} "
-           f"--n-train {args.n_train} --sweep {n_sweep}")
+           f"--n-train {args.n_train} --sweep {n_sweep} --phn-steps {_phn_steps(args)}")
     return (f"# PHN on multitask-digits: test cross-entropy, {args.n_train} training pairs, {args.steps} steps per "
-            f"model, {args.seeds} seeds\n\n"
+            f"baseline, {_phn_steps(args)} for PHN, {args.seeds} seeds\n\n"
             f"Produced by `{cmd}`. Notes: `phn_notes.md`.\n\nProtocol (Navon et al., ICLR 2021):\n\n{doc}\n\n"
             f"## Test losses at the five rays (mean ± std over {args.seeds} seeds)\n\n" + "\n".join(lines) +
             "\n\n## Summary\n\n" + "\n".join(hv_lines) +
@@ -393,6 +401,7 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=1000)
     ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--phn-steps", type=int, default=0, help="PHN's optimizer steps (default: --steps)")
     ap.add_argument("--eval-every", type=int, default=50)
     ap.add_argument("--phn-lrs", type=float, nargs="+", default=[3e-4, 1e-4, 3e-5])
     ap.add_argument("--baseline-lrs", type=float, nargs="+", default=[1e-2, 3e-3, 1e-3])

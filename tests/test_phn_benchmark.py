@@ -60,9 +60,10 @@ def test_cli_writes_md_and_json(tmp_path):
     out = tmp_path / "phn"
     argv = ["--steps", "10", "--eval-every", "5", "--seeds", "2", "--phn-lrs", "1e-4", "3e-5",
             "--baseline-lrs", "1e-3", "--l2s", "0", "1e-4", "--solvers", "ls", "--n-train", "300", "--sweep", "9",
-            "--out", str(out)]
+            "--phn-steps", "20", "--out", str(out)]
     main(argv)
     data = json.loads(out.with_suffix(".json").read_text())
+    assert data["steps"] == 10 and data["phn_steps"] == 20
     assert data["selected"]["phn-ls"]["lr"] in (1e-4, 3e-5) and data["selected"]["phn-ls"]["l2"] in (0, 1e-4)
     assert [c["lr"] for c in data["selected"]["baseline"]] == [1e-3] * 5
     s = data["summary"]["phn-ls"]
@@ -79,7 +80,7 @@ def test_cli_writes_md_and_json(tmp_path):
     assert np.array(data["control_mid_ray"]).shape == (2, 2)  # the one-ray control, per seed
     md = out.with_suffix(".md").read_text()
     assert "python -m moo.benchmarks.phn --steps 10 --seeds 2" in md and "mean ± std over 2 seeds" in md
-    assert "--l2s 0 0.0001 --n-pref-update 1 --dirichlet-alpha 0.2 --solvers ls --n-train 300 --sweep 9" in md
+    assert "--l2s 0 0.0001 --n-pref-update 1 --dirichlet-alpha 0.2 --solvers ls --n-train 300 --sweep 9 --phn-steps 20" in md
     # the report rebuilt from the stored runs, without training, is the same report
     out.with_suffix(".md").unlink()
     main(argv + ["--report-only"])
