@@ -223,7 +223,7 @@ def _train_all(args) -> dict:
     for m, cell in cells:
         runs.setdefault(m, {})[_key(cell)] = [next(records) for _ in range(args.seeds)]
     control = []
-    if "phn-ls" in runs:
+    if "phn-ls" in runs and args.control:
         lr, l2 = _select_phn(runs["phn-ls"], phn_grid)
         tasks = [{"method": "control", "lr": lr, "l2": l2, "seed": seed, **common, "steps": _phn_steps(args)}
                  for seed in range(args.seeds)]
@@ -356,7 +356,8 @@ def _report(args, payload: dict, problem) -> str:
            f"--baseline-lrs {' '.join(f'{v:g}' for v in args.baseline_lrs)} "
            f"--l2s {' '.join(f'{v:g}' for v in args.l2s)} --n-pref-update {args.n_pref_update} "
            f"--dirichlet-alpha {args.dirichlet_alpha:g} --solvers {' '.join(args.solvers)} "
-           f"--n-train {args.n_train} --sweep {n_sweep} --phn-steps {_phn_steps(args)}")
+           f"--n-train {args.n_train} --sweep {n_sweep} --phn-steps {_phn_steps(args)}"
+           + ("" if args.control else " --no-control"))
     return (f"# PHN on multitask-digits: test cross-entropy, {args.n_train} training pairs, {args.steps} steps per "
             f"baseline, {_phn_steps(args)} for PHN, {args.seeds} seeds\n\n"
             f"Produced by `{cmd}`. Notes: `phn_notes.md`.\n\nProtocol (Navon et al., ICLR 2021):\n\n{doc}\n\n"
@@ -413,6 +414,8 @@ def main(argv=None) -> None:
     ap.add_argument("--n-train", type=int, default=20000, help="composed training examples of the problem")
     ap.add_argument("--sweep", type=int, default=21,
                     help="PHN is tested at this many evenly spaced rays (4k + 1, so the five rays are among them)")
+    ap.add_argument("--no-control", dest="control", action="store_false",
+                    help="skip the control (PHN-LS's hypernetwork trained at the middle ray only)")
     ap.add_argument("--workers", type=int, default=1, help="training runs at once, one process and core each")
     ap.add_argument("--out", type=Path, default=RESULTS / "phn")
     ap.add_argument("--report-only", action="store_true",

@@ -119,3 +119,12 @@ def test_runs_resume_from_the_partial_file_and_match_across_processes(tmp_path):
     partial.unlink()
     pooled = _run_all(tasks, 2, partial)
     assert [r["test_losses"] for r in pooled] == [r["test_losses"] for r in here]
+
+
+def test_cli_can_skip_the_control(tmp_path):
+    out = tmp_path / "phn"
+    main(["--steps", "4", "--eval-every", "2", "--seeds", "2", "--phn-lrs", "1e-3", "--baseline-lrs", "1e-3",
+          "--l2s", "0", "--solvers", "ls", "--n-train", "100", "--sweep", "5", "--no-control", "--out", str(out)])
+    assert json.loads(out.with_suffix(".json").read_text())["control_mid_ray"] == []
+    md = out.with_suffix(".md").read_text()
+    assert "--phn-steps 4 --no-control`" in md and "## Control" not in md
