@@ -37,9 +37,11 @@ Navon et al., "Learning the Pareto Front with Hypernetworks", ICLR 2021. Protoco
 
 Notes on the results and on the variants tried: ``benchmarks/results/phn_notes.md``.
 
-Writes ``benchmarks/results/phn.{md,json,png}``::
+Writes ``benchmarks/results/phn.{md,json,png}`` (the stored table; about 3 CPU-hours, its
+training runs resume from ``phn.partial.json`` when interrupted)::
 
-    python -m moo.benchmarks.phn --workers 2
+    python -m moo.benchmarks.phn --steps 2000 --phn-steps 10000 --seeds 5 --phn-lrs 3e-4 \
+        --baseline-lrs 3e-2 1e-2 3e-3 --l2s 1e-4 3e-4 --n-train 20000 --solvers ls --no-control --workers 2
 """
 from __future__ import annotations
 
@@ -388,9 +390,10 @@ def figure(base: list, sweeps: dict, path: Path) -> None:
                 yerr=[p[3] for p in interior], fmt="ks", label="baselines (mean ± std)")
     ax.axvline(mean(base[0])[0], color="k", ls="--", lw=0.8, label="single-task baselines")
     ax.axhline(mean(base[-1])[1], color="k", ls="--", lw=0.8)
+    # zoomed on the baselines: the far ends of a sweep run off the plot
     shown = [v for sweep in sweeps.values() for rows in sweep for v in mean(rows)]
     shown += [v for p in interior for v in p[:2]] + [mean(base[0])[0], mean(base[-1])[1]]
-    lim = (0.9 * min(shown), 1.1 * max(shown))
+    lim = (0.9 * min(shown), 1.6 * max(v for p in interior for v in p[:2]))
     ax.set(xlabel="test loss, left digit", ylabel="test loss, right digit", xlim=lim, ylim=lim)
     ax.legend(fontsize=8)
     fig.tight_layout()
