@@ -179,29 +179,29 @@ def _run_all(tasks: list[dict], workers: int, partial: Path) -> list[dict]:
     ``partial`` at once, and a record already there is reused, so an interrupted run resumes."""
     done = json.loads(partial.read_text()) if partial.exists() else {}
     keys = [json.dumps(t, sort_keys=True) for t in tasks]
-    todo = [t for t, k in zip(tasks, keys) if k not in done]
+    todo = [(t, k) for t, k in zip(tasks, keys) if k not in done]
     t0, n_done = time.perf_counter(), len(tasks) - len(todo)
 
-    def finished(task, record):
+    def finished(task, key, record):
         nonlocal n_done
         n_done += 1
-        done[json.dumps(task, sort_keys=True)] = record
+        done[key] = record
         partial.parent.mkdir(parents=True, exist_ok=True)
         partial.write_text(json.dumps(done))
         print(f"[{n_done}/{len(tasks)} {time.perf_counter() - t0:.0f}s] {task['method']} lr={task['lr']:g} "
               f"l2={task['l2']:g} seed={task['seed']} ({record['wall_s']:.0f}s)", flush=True)
 
     if workers == 1:
-        for task in todo:
-            finished(task, _run(task))
+        for task, key in todo:
+            finished(task, key, _run(task))
     else:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = {pool.submit(_run, t): t for t in todo}
+            futures = {pool.submit(_run, t): (t, k) for t, k in todo}
             for future in as_completed(futures):
-                finished(futures[future], future.result())
+                finished(*futures[future], future.result())
     return [done[k] for k in keys]
 
 
@@ -231,9 +231,9 @@ def _train_all(args) -> dict:
                  for seed in range(args.seeds)]
         control = [r["test_losses"][0] for r in _run_all(tasks, args.workers, partial)]
     partial.unlink(missing_ok=True)
-    return {"steps": args.steps, "phn_steps": _phn_steps(args), "seeds": args.seeds, "eval_every": args.eval_every, "n_train": args.n_train,
-            "rays": [list(r) for r in RAYS], "sweep": args.sweep, "n_pref_update": args.n_pref_update,
-            "dirichlet_alpha": args.dirichlet_alpha, "control_mid_ray": control,
+    return {"steps": args.steps, "phn_steps": _phn_steps(args), "seeds": args.seeds, "eval_every": args.eval_every,
+            "n_train": args.n_train, "rays": [list(r) for r in RAYS], "sweep": args.sweep,
+            "n_pref_update": args.n_pref_update, "dirichlet_alpha": args.dirichlet_alpha, "control_mid_ray": control,
             "baseline_runs": runs.pop("baseline"), "phn_runs": runs}
 
 
@@ -308,7 +308,8 @@ def _report(args, payload: dict, problem) -> str:
             fv, k = front_verdict(m["sweep"], base[i])
             m.setdefault("verdicts", []).append(v)
             m.setdefault("front", []).append((fv, rays[k]))
-            line += f" {_fmt(m['test'][i], 0)} | {_fmt(m['test'][i], 1)} | {v} | {fv} ({rays[k][0]:g}, {rays[k][1]:g}) |"
+            line += (f" {_fmt(m['test'][i], 0)} | {_fmt(m['test'][i], 1)} | {v} | "
+                     f"{fv} ({rays[k][0]:g}, {rays[k][1]:g}) |")
         lines.append(line)
     for name, m in methods.items():
         per_seed = [[m["test"][i][s] for i in range(len(RAYS))] for s in range(args.seeds)]

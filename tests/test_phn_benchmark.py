@@ -80,7 +80,8 @@ def test_cli_writes_md_and_json(tmp_path):
     assert np.array(data["control_mid_ray"]).shape == (2, 2)  # the one-ray control, per seed
     md = out.with_suffix(".md").read_text()
     assert "python -m moo.benchmarks.phn --steps 10 --seeds 2" in md and "mean ± std over 2 seeds" in md
-    assert "--l2s 0 0.0001 --n-pref-update 1 --dirichlet-alpha 0.2 --solvers ls --n-train 300 --sweep 9 --phn-steps 20" in md
+    assert ("--l2s 0 0.0001 --n-pref-update 1 --dirichlet-alpha 0.2 --solvers ls --n-train 300 --sweep 9 "
+            "--phn-steps 20") in md
     # the report rebuilt from the stored runs, without training, is the same report
     out.with_suffix(".md").unlink()
     main(argv + ["--report-only"])
