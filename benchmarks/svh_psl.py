@@ -303,7 +303,8 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--problems", nargs="+", default=["all"], help=f"from {PROBLEMS} or 'all'")
     ap.add_argument("--seeds", nargs="+", type=int, default=[5],
-                    help="one number k: seeds 0..k-1; several numbers: those seeds")
+                    help="one number k: seeds first-seed..first-seed+k-1; several numbers: those seeds")
+    ap.add_argument("--first-seed", type=int, default=0, help="first seed when --seeds is one number")
     ap.add_argument("--algorithms", nargs="+", default=list(ALGORITHMS))
     ap.add_argument("--n-steps", type=int, default=None,
                     help="override the hypernetwork training steps of svh-psl / psl-mobo (smoke runs only)")
@@ -322,7 +323,12 @@ def main(argv=None) -> None:
     unknown = sorted(set(problems) - set(PROBLEMS))
     if unknown:
         ap.error(f"unknown problem(s) {unknown}; choose from {PROBLEMS}")
-    seeds = list(range(args.seeds[0])) if len(args.seeds) == 1 else args.seeds
+    if len(args.seeds) == 1:
+        seeds = list(range(args.first_seed, args.first_seed + args.seeds[0]))
+    elif args.first_seed:
+        ap.error("--first-seed only applies when --seeds is one number")
+    else:
+        seeds = args.seeds
     options: dict[str, dict] = {}
     if args.n_steps is not None:
         options = {"svh-psl": {"n_steps": args.n_steps}, "psl-mobo": {"n_steps": args.n_steps}}

@@ -243,6 +243,28 @@ def test_benchmark_imports_final_runs_of_the_same_protocol(tmp_path):
               "--import-from", str(source)])
 
 
+def test_benchmark_first_seed_selects_seeds(tmp_path):
+    """``--seeds K --first-seed F`` selects seeds F..F+K-1 (here through the import path, which
+    runs nothing); ``--first-seed`` with an explicit seed list is refused."""
+    import json
+
+    from moo.benchmarks.svh_psl import load, main
+
+    runs = {f"vlmop2|psl-mobo|{s}": {"problem": "vlmop2", "algorithm": "psl-mobo", "seed": s,
+                                     "options": {"n_init": 20, "batch_size": 5}, "lhd_paper": -3.0,
+                                     "lhd_consistent": -3.0, "wall_s": 1.0, "cpu_s": 1.0, "n_evals": 120,
+                                     "command": "c"} for s in range(4)}
+    source = tmp_path / "pm.json"
+    source.write_text(json.dumps({"runs": runs}))
+    out = tmp_path / "svh"
+    main(["--problems", "vlmop2", "--algorithms", "psl-mobo", "--seeds", "2", "--first-seed", "1",
+          "--out", str(out), "--import-from", str(source)])
+    assert sorted(load(out.with_suffix(".json"))["runs"]) == ["vlmop2|psl-mobo|1", "vlmop2|psl-mobo|2"]
+    with pytest.raises(SystemExit):
+        main(["--problems", "vlmop2", "--seeds", "0", "3", "--first-seed", "1", "--out", str(out),
+              "--report-only"])
+
+
 def test_benchmark_table_names_protocol_and_override_settings():
     """The table says where SVH-PSL ran on raw objectives (the paper's code on ZDT) and flags runs
     with settings outside the protocol."""
