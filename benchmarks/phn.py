@@ -242,6 +242,29 @@ def _key(cell: tuple[float, float]) -> str:
     return f"lr={cell[0]:g}, l2={cell[1]:g}"
 
 
+def _cell(key: str) -> tuple[float, float]:
+    """The grid cell of a :func:`_key`."""
+    lr, l2 = (float(part.split("=")[1]) for part in key.split(", "))
+    return lr, l2
+
+
+def _options_from_payload(args, payload: dict) -> None:
+    """Report-only: the stored runs' own options (and grids, read off their keys) replace the
+    command line's, so a report is always rebuilt as the runs were made. Payloads from before an
+    option was stored keep the command line's value for it."""
+    for field in ("steps", "phn_steps", "seeds", "eval_every", "n_train", "sweep", "n_pref_update",
+                  "dirichlet_alpha"):
+        if field in payload:
+            setattr(args, field, payload[field])
+    base = [_cell(k) for k in payload["baseline_runs"]]
+    phn = [_cell(k) for runs in payload["phn_runs"].values() for k in runs]
+    args.baseline_lrs = list(dict.fromkeys(lr for lr, _ in base))
+    args.l2s = list(dict.fromkeys(l2 for _, l2 in base))
+    args.phn_lrs = list(dict.fromkeys(lr for lr, _ in phn))
+    args.solvers = [name.removeprefix("phn-") for name in payload["phn_runs"]]
+    args.control = bool(payload["control_mid_ray"])
+
+
 def _fmt(rows: list[list[float]], task: int) -> str:
     m, s = mean_std([r[task] for r in rows])
     return f"{m:.3f} ± {s:.3f}"
@@ -423,7 +446,8 @@ def main(argv=None) -> None:
     ap.add_argument("--workers", type=int, default=1, help="training runs at once, one process and core each")
     ap.add_argument("--out", type=Path, default=RESULTS / "phn")
     ap.add_argument("--report-only", action="store_true",
-                    help="rewrite the report from the runs stored in OUT.json (the same grid options) without training")
+                    help="rewrite the report from the runs stored in OUT.json without training (their stored "
+                         "options replace the command line's)")
     args = ap.parse_args(argv)
     if args.workers < 1:
         ap.error("--workers must be at least 1")
@@ -432,6 +456,7 @@ def main(argv=None) -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     if args.report_only:
         payload = json.loads(json_path.read_text())
+        _options_from_payload(args, payload)
     else:  # stored before the report, so a failing report loses no training
         payload = _train_all(args)
         json_path.write_text(json.dumps(payload, indent=1))
