@@ -195,10 +195,11 @@ def _run_all(tasks: list[dict], workers: int, partial: Path) -> list[dict]:
         for task, key in todo:
             finished(task, key, _run(task))
     else:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor, as_completed
+        from concurrent.futures import as_completed
 
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        from moo.workers import process_pool
+
+        with process_pool(workers) as pool:
             futures = {pool.submit(_run, t): (t, k) for t, k in todo}
             for future in as_completed(futures):
                 finished(*futures[future], future.result())

@@ -350,11 +350,12 @@ def _in_process(cells: list[dict]) -> Iterator[dict]:
 
 
 def _process_pool(cells: list[dict], workers: int) -> Iterator[dict]:
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures import as_completed
     from concurrent.futures.process import BrokenProcessPool
 
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    from .workers import process_pool
+
+    pool = process_pool(workers)
     try:
         futures = [pool.submit(run_cell_safe, cell) for cell in cells]
         for future in as_completed(futures):
