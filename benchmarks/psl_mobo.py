@@ -12,9 +12,11 @@ reference point 1.1, HV_true the paper's value; :func:`moo.benchmarks.svh_psl.pa
 consistent one (the problem's own ideal/nadir and front; ``consistent_lhd``), median and spread
 over seeds, plus wall time per BO iteration (per generation for NSGA-II).
 
-Runs accumulate in ``benchmarks/results/psl_mobo.json`` (keyed by problem, algorithm, seed); the
-table ``psl_mobo.md`` is rebuilt from everything stored. Several invocations (e.g. one per core,
-split with ``--first-seed``) may share one store. A small run::
+Each run is made by :func:`moo.benchmarks.svh_psl.run_one`. Runs accumulate in
+``benchmarks/results/psl_mobo.json`` (keyed by problem, algorithm, seed) with their final LHDs
+and, for runs stored since the two benchmarks share ``run_one``, their LHD curves; the table
+``psl_mobo.md`` is rebuilt from everything stored. Several invocations (e.g. one per core, split
+with ``--first-seed``) may share one store. A small run::
 
     python -m moo.benchmarks.psl_mobo --problems vlmop2 --seeds 1 --algorithms psl-mobo pymoo.nsga2
 """
@@ -24,19 +26,15 @@ import argparse
 import shlex
 import statistics
 import sys
-import time
 from pathlib import Path
 
-import torch
-
-import moo
-from moo.benchmarks.svh_psl import consistent_lhd, load, paper_lhd, store_run
+from moo.benchmarks import svh_psl
+from moo.benchmarks.svh_psl import load, store_run
 
 RESULTS = Path(__file__).resolve().parent / "results"
 PROBLEMS = ("zdt1", "vlmop2", "re21", "re33", "re36", "re37")
-OPTIONS = {"zdt1": {"n_var": 20}}
 ALGORITHMS = ("psl-mobo", "botorch.qnehvi", "pymoo.nsga2")
-BUDGET, BATCH = 120, 5
+BATCH = 5
 
 
 def algorithm_options(algorithm: str, n_init: int) -> dict:
@@ -46,19 +44,19 @@ def algorithm_options(algorithm: str, n_init: int) -> dict:
 
 
 def run_one(name: str, algorithm: str, seed: int, n_init: int, command: str = "") -> dict:
-    problem = moo.get_problem(name, **OPTIONS.get(name, {}))
-    options = algorithm_options(algorithm, n_init)
-    t0, c0 = time.perf_counter(), time.process_time()
-    result = moo.solve(problem, algorithm, budget=BUDGET, seed=seed, device="cpu", progress=False, **options)
-    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    F = result.F_all
-    per = options.get("batch_size", options.get("pop_size"))
-    n_iter = max((F.shape[0] - options.get("n_init", 0)) // per, 1)
-    return {"problem": name, "algorithm": algorithm, "seed": seed, "options": options,
-            "lhd_paper": paper_lhd(problem)(F), "lhd_consistent": consistent_lhd(problem)(F),
-            "wall_s": wall, "wall_per_iteration_s": wall / n_iter, "cpu_s": cpu,
-            "cpu_per_iteration_s": cpu / n_iter, "n_evals": int(F.shape[0]),
-            "torch_threads": torch.get_num_threads(), "command": command}
+    """One run of :func:`moo.benchmarks.svh_psl.run_one` (the same protocol and LHD conventions),
+    as this store's record: final LHDs, time per BO iteration (NSGA-II: per generation) and the
+    LHD curves."""
+    schedule = algorithm_options(algorithm, n_init)
+    rec = svh_psl.run_one(name, algorithm, seed, {}, command, schedule=schedule)
+    per = schedule.get("batch_size", schedule.get("pop_size"))
+    n_evals = rec["n_evals"][-1]
+    n_iter = max((n_evals - schedule.get("n_init", 0)) // per, 1)
+    return {"problem": name, "algorithm": algorithm, "seed": seed, "options": schedule,
+            "lhd_paper": rec["lhd"]["paper"][-1], "lhd_consistent": rec["lhd"]["consistent"][-1],
+            "wall_s": rec["wall_s"], "wall_per_iteration_s": rec["wall_s"] / n_iter, "cpu_s": rec["cpu_s"],
+            "cpu_per_iteration_s": rec["cpu_s"] / n_iter, "n_evals": n_evals, "curve_n_evals": rec["n_evals"],
+            "curve_lhd": rec["lhd"], "torch_threads": rec["torch_threads"], "command": command}
 
 
 def _summary(xs: list[float]) -> str:

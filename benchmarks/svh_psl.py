@@ -26,8 +26,9 @@ commands that produced the runs. ``--options ALGORITHM JSON`` runs a labelled va
 SVH-PSL with the reference code's stale gradient, ``svh_psl_reference_quirks.md``).
 
 Runs that ``moo.benchmarks.psl_mobo`` already made under this protocol (qNEHVI and PSL-MOBO on
-its six problems) can be added with ``--import-from benchmarks/results/psl_mobo.json``; that store
-keeps only the final LHD, so such runs enter the table and appear in the figure as a marker.
+its six problems) can be added with ``--import-from benchmarks/results/psl_mobo.json``. Both
+benchmarks make their runs with :func:`run_one`; runs stored there before it kept curves have
+only their final LHD and appear in the figure as a marker.
 
 Full run (the paper's protocol; hours on a 2-core machine)::
 
@@ -125,19 +126,28 @@ def consistent_lhd(problem) -> LHD:
     return LHD(ev, EXACT_HV.get(name, ev.front_hypervolume()))
 
 
-def run_one(name: str, algorithm: str, seed: int, options: dict, command: str = "") -> dict:
+def run_one(name: str, algorithm: str, seed: int, options: dict, command: str = "",
+            schedule: dict | None = None) -> dict:
     """One run: the LHD after the initial design and after every batch, in both conventions,
     the run's wall and CPU time and (Pareto-set learners) its wall time per phase: GP fit,
-    hypernetwork training, candidate selection, summed over the iterations."""
+    hypernetwork training, candidate selection, summed over the iterations.
+
+    ``schedule`` splits the budget: by default this protocol's ``N_INIT`` initial points and
+    batches of ``BATCH``; an evolutionary peer passes its population instead (``{"pop_size":
+    20}``), and the curve then has a point per generation."""
     torch.manual_seed(seed)  # peers that draw from the global generator
     problem = moo.get_problem(name, **OPTIONS.get(name, {}))
+    schedule = {"n_init": N_INIT, "batch_size": BATCH} if schedule is None else schedule
+    step = schedule.get("batch_size", schedule.get("pop_size"))
     t0, c0 = time.perf_counter(), time.process_time()
     protocol = PROTOCOL_OPTIONS.get((algorithm, name), {})
     result = moo.solve(problem, algorithm, budget=BUDGET, seed=seed, device="cpu", progress=False,
-                       n_init=N_INIT, batch_size=BATCH, **{**protocol, **options.get(algorithm, {})})
+                       **schedule, **{**protocol, **options.get(algorithm, {})})
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     F = result.F_all
-    marks = list(range(N_INIT, F.shape[0] + 1, BATCH))
+    marks = list(range(schedule.get("n_init", step), F.shape[0] + 1, step))
+    if marks[-1] != F.shape[0]:  # a last, partial batch
+        marks.append(F.shape[0])
     curves = {}
     for conv, make in (("paper", paper_lhd), ("consistent", consistent_lhd)):
         lhd = make(problem)
@@ -145,13 +155,14 @@ def run_one(name: str, algorithm: str, seed: int, options: dict, command: str = 
     phases = {k: sum(h.get(k, 0.0) for h in result.history) for k in PHASES}
     return {"problem": name, "algorithm": algorithm, "seed": seed, "n_evals": marks, "lhd": curves,
             "wall_s": wall, "cpu_s": cpu, "phases_s": phases if any(phases.values()) else None,
-            "options": options.get(algorithm, {}), "protocol_options": protocol, "torch_threads": torch.get_num_threads(), "command": command}
+            "options": options.get(algorithm, {}), "protocol_options": protocol,
+            "torch_threads": torch.get_num_threads(), "command": command}
 
 
 def import_final_runs(source: Path, problems, algorithms, seeds) -> dict[str, dict]:
-    """Runs of this protocol stored by :mod:`moo.benchmarks.psl_mobo` (which scores them with this
-    module's LHD conventions but keeps only the final value), as records of this store: keyed
-    ``problem|algorithm|seed``, with a one-point curve at the budget and no phase split.
+    """Runs of this protocol stored by :mod:`moo.benchmarks.psl_mobo` (made by :func:`run_one`),
+    as records of this store: keyed ``problem|algorithm|seed``, with their curves, or a one-point
+    curve at the budget for runs stored before that store kept curves, and no phase split.
 
     Raises :class:`ValueError` for a selected run that did not follow this protocol (initial
     points, batch, budget), since its final LHD would not be comparable."""
@@ -163,8 +174,9 @@ def import_final_runs(source: Path, problems, algorithms, seeds) -> dict[str, di
             raise ValueError(f"{source}: run {rec['problem']}|{rec['algorithm']}|{rec['seed']} has options "
                              f"{rec.get('options')} and {rec.get('n_evals')} evaluations, not {protocol} and {BUDGET}")
         out[f"{rec['problem']}|{rec['algorithm']}|{rec['seed']}"] = {
-            "problem": rec["problem"], "algorithm": rec["algorithm"], "seed": rec["seed"], "n_evals": [BUDGET],
-            "lhd": {"paper": [rec["lhd_paper"]], "consistent": [rec["lhd_consistent"]]},
+            "problem": rec["problem"], "algorithm": rec["algorithm"], "seed": rec["seed"],
+            "n_evals": rec.get("curve_n_evals", [BUDGET]),
+            "lhd": rec.get("curve_lhd", {"paper": [rec["lhd_paper"]], "consistent": [rec["lhd_consistent"]]}),
             "wall_s": rec["wall_s"], "cpu_s": rec.get("cpu_s"), "phases_s": None, "options": {},
             "torch_threads": rec.get("torch_threads"), "command": rec.get("command", ""),
             "imported_from": source.name}
@@ -218,7 +230,8 @@ def table(runs: list[dict]) -> str:
                 if a == "svh-psl" and xs and conv == "paper":
                     mean = sum(xs) / len(xs)
                     verdict = "yes" if mean <= PAPER_LHD[p] + 0.3 else f"no ({mean - PAPER_LHD[p]:+.2f})"
-            lines.append(f"| {p} | {PAPER_LHD[p] if conv == 'paper' else '—'} | " + " | ".join(cells) + f" | {verdict if conv == 'paper' else '—'} |")
+            lines.append(f"| {p} | {PAPER_LHD[p] if conv == 'paper' else '—'} | " + " | ".join(cells)
+                         + f" | {verdict if conv == 'paper' else '—'} |")
         lines.append("")
     lines += ["### Time per run (wall s / CPU s, median; wall s in GP fit / training / selection)", "",
               "| problem | " + " | ".join(algos) + " |", "|---|" + "---|" * len(algos)]

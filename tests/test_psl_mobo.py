@@ -106,6 +106,11 @@ def test_benchmark_invocations_split_by_seed_share_one_store(tmp_path):
           "--out", str(out)])
     runs = load(out.with_suffix(".json"))["runs"]
     assert sorted(runs) == ["vlmop2|pymoo.nsga2|0", "vlmop2|pymoo.nsga2|3"]
+    rec = runs["vlmop2|pymoo.nsga2|0"]  # made by the SVH-PSL benchmark's run_one: a curve per generation
+    assert rec["options"] == {"pop_size": 20} and rec["n_evals"] == 120
+    assert rec["curve_n_evals"] == [20, 40, 60, 80, 100, 120]
+    assert rec["curve_lhd"]["paper"][-1] == rec["lhd_paper"]
+    assert rec["curve_lhd"]["consistent"][-1] == rec["lhd_consistent"]
     assert "(n=2)" in out.with_suffix(".md").read_text()
 
     store = json.loads(out.with_suffix(".json").read_text())

@@ -236,6 +236,16 @@ def test_benchmark_imports_final_runs_of_the_same_protocol(tmp_path):
     assert "-6.00 ± 3.00 (n=2)" in md and "imported from `pm.json`" in md
     assert out.with_suffix(".png").exists()
 
+    # a run stored with its curve brings the curve along
+    from moo.benchmarks.svh_psl import import_final_runs
+
+    runs["re21|psl-mobo|0"].update(curve_n_evals=[20, 120],
+                                   curve_lhd={"paper": [-1.0, -3.0], "consistent": [-2.0, -4.0]})
+    source.write_text(json.dumps({"runs": runs}))
+    got = import_final_runs(source, ["re21"], ["psl-mobo"], [0, 1])
+    assert got["re21|psl-mobo|0"]["n_evals"] == [20, 120] and got["re21|psl-mobo|0"]["lhd"]["paper"] == [-1.0, -3.0]
+    assert got["re21|psl-mobo|1"]["n_evals"] == [120]
+
     runs["vlmop2|botorch.qnehvi|0"]["options"] = {"n_init": 10, "batch_size": 5}
     source.write_text(json.dumps({"runs": runs}))
     with pytest.raises(ValueError, match="not"):
