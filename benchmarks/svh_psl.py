@@ -262,10 +262,12 @@ def table(runs: list[dict]) -> str:
     lines += ["", "Commands that produced the stored runs:", ""] + [f"    {c}" for c in commands]
     imported = sorted({(r["imported_from"], r["algorithm"]) for r in runs if r.get("imported_from")})
     for source, algo in imported:
-        n = sum(r.get("imported_from") == source and r["algorithm"] == algo for r in runs)
-        lines.append(f"\n{n} {algo} run(s) were run by `moo.benchmarks.psl_mobo` (same protocol, seeds and "
-                     f"LHD conventions) and imported from `{source}` with their final LHD only; they appear in "
-                     "the figure as a marker at the budget.")
+        sel = [r for r in runs if r.get("imported_from") == source and r["algorithm"] == algo]
+        final_only = sum(len(r["n_evals"]) == 1 for r in sel)
+        lines.append(f"\n{len(sel)} {algo} run(s) were run by `moo.benchmarks.psl_mobo` (same protocol, seeds and "
+                     f"LHD conventions) and imported from `{source}`"
+                     + (f"; {final_only} of them with their final LHD only, which appear in the figure as a "
+                        "marker at the budget." if final_only else " with their curves."))
     return "\n".join(lines) + "\n"
 
 

@@ -233,7 +233,7 @@ def test_benchmark_imports_final_runs_of_the_same_protocol(tmp_path):
     imported = stored["vlmop2|botorch.qnehvi|0"]
     assert imported["n_evals"] == [120] and imported["lhd"] == {"paper": [-3.0], "consistent": [-4.0]}
     md = out.with_suffix(".md").read_text()
-    assert "-6.00 ± 3.00 (n=2)" in md and "imported from `pm.json`" in md
+    assert "-6.00 ± 3.00 (n=2)" in md and "imported from `pm.json`; 1 of them with their final LHD only" in md
     assert out.with_suffix(".png").exists()
 
     # a run stored with its curve brings the curve along
