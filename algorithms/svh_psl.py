@@ -68,10 +68,12 @@ reproducing the paper's numbers only): ``run_svh.py`` reads each particle's grad
 update is still stored in ``param.grad`` when particle 0's backward pass runs, so particle 0's
 "gradient" is ``g_0 + Delta theta_{t-1}``: a stale copy of the last update that, after the
 normalization along the particle axis, dominates every parameter's column where the raw
-gradients are small (an accidental momentum). It accounts for most of the gap between this
-implementation and the paper on VLMOP2 (final LHD, mean of seeds 0-2: -3.45 with it and
-``grad_normalization="parameter"``, -1.95 with the defaults, paper -4.1;
-``benchmarks/results/svh_psl_notes.md``).
+gradients are small (an accidental momentum). With it and ``grad_normalization="parameter"``,
+SVH-PSL moves most of the way to the paper's final LHD on VLMOP2, RE33, RE36 and RE42 (mean of
+5 seeds, with the reference's update / with the defaults / paper: -3.42 / -2.03 / -4.1,
+-3.96 / -3.03 / -4.0, -4.11 / -2.97 / -4.8, -3.14 / -1.71 / -3.6), but not on ZDT1 or RE32, where
+it does no better than the defaults (``benchmarks/results/svh_psl_notes.md``). More training
+steps with the correct update do not do what the bug does.
 
 Unlike PSL-MOBO's default, no Tchebycheff gradient step is taken from the candidates
 (``n_local = 0``, as in the reference and in the PSL-MOBO runs the paper compares against); that
