@@ -289,19 +289,20 @@ def figure(runs: list[dict], path: Path) -> None:
     rows = math.ceil(len(probs) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3.2 * rows), squeeze=False)
     for ax, p in zip(axes.flat, probs):
-        for a in ALGORITHMS:
+        for i, a in enumerate(ALGORITHMS):
+            color = f"C{i}"  # one colour per algorithm across the panels
             sel = [r for r in runs if r["problem"] == p and r["algorithm"] == a and r["n_evals"][-1] == BUDGET]
             curves = [r for r in sel if len(r["n_evals"]) > 1]
             finals = [r["lhd"]["paper"][-1] for r in sel if len(r["n_evals"]) == 1]  # imported runs
             if curves:
                 Y = torch.tensor([r["lhd"]["paper"] for r in curves])
                 mean, std = Y.mean(0), Y.std(0, unbiased=False)
-                ax.plot(curves[0]["n_evals"], mean, label=f"{a} (n={len(curves)})")
-                ax.fill_between(curves[0]["n_evals"], mean - std, mean + std, alpha=0.2)
+                ax.plot(curves[0]["n_evals"], mean, color=color, label=f"{a} (n={len(curves)})")
+                ax.fill_between(curves[0]["n_evals"], mean - std, mean + std, color=color, alpha=0.2)
             if finals:
                 y = torch.tensor(finals)
                 ax.errorbar([BUDGET], [float(y.mean())], yerr=[float(y.std(unbiased=False))], fmt="D", ms=4,
-                            capsize=3, label=f"{a}, final only (n={len(finals)})")
+                            capsize=3, color=color, label=f"{a}, final only (n={len(finals)})")
         ax.axhline(PAPER_LHD[p], color="k", ls=":", lw=1, label="paper SVH-PSL")
         ax.set_title(p)
         ax.set_xlabel("evaluations")
