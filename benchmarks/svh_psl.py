@@ -340,6 +340,9 @@ def main(argv=None) -> None:
     if unknown:
         ap.error(f"unknown problem(s) {unknown}; choose from {PROBLEMS}")
     if len(args.seeds) == 1:
+        if args.seeds[0] < 1:
+            ap.error(f"--seeds {args.seeds[0]}: one number is a count of seeds (>= 1); "
+                     "name the seeds to run with two or more numbers")
         seeds = list(range(args.first_seed, args.first_seed + args.seeds[0]))
     elif args.first_seed:
         ap.error("--first-seed only applies when --seeds is one number")

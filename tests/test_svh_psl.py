@@ -255,7 +255,8 @@ def test_benchmark_imports_final_runs_of_the_same_protocol(tmp_path):
 
 def test_benchmark_first_seed_selects_seeds(tmp_path):
     """``--seeds K --first-seed F`` selects seeds F..F+K-1 (here through the import path, which
-    runs nothing); ``--first-seed`` with an explicit seed list is refused."""
+    runs nothing); ``--first-seed`` with an explicit seed list and a count of zero seeds (which
+    used to run nothing and write an empty table) are refused."""
     import json
 
     from moo.benchmarks.svh_psl import load, main
@@ -273,6 +274,8 @@ def test_benchmark_first_seed_selects_seeds(tmp_path):
     with pytest.raises(SystemExit):
         main(["--problems", "vlmop2", "--seeds", "0", "3", "--first-seed", "1", "--out", str(out),
               "--report-only"])
+    with pytest.raises(SystemExit):
+        main(["--problems", "vlmop2", "--algorithms", "psl-mobo", "--seeds", "0", "--out", str(out)])
 
 
 def test_benchmark_table_names_protocol_and_override_settings():
