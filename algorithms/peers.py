@@ -157,6 +157,12 @@ class BoTorchAlgorithm(Algorithm):
     shared with PSL-MOBO) on the data so far and evaluates a batch of ``batch_size`` points
     maximising the acquisition function. BoTorch maximises, so the GPs model ``-F``.
     The state is the data and the random generator, so checkpoints are exact.
+
+    The acquisition optimizer raises ``OptimizationGradientError`` when the gradient is NaN at
+    every restart it optimizes (seen with qLogNEHVI on ZDT2, while no evaluated point dominates
+    the reference point). A run does not stop there: the optimization is repeated from fresh
+    raw samples up to ``max_retries`` times, and if every attempt fails the batch is drawn
+    uniformly from the box, with a ``RuntimeWarning`` that names the step.
     """
 
     @dataclass
@@ -166,9 +172,11 @@ class BoTorchAlgorithm(Algorithm):
         num_restarts: int = 10
         raw_samples: int = 512
         mc_samples: int = 128
+        max_retries: int = 2
 
     def _setup(self) -> None:
         self.bounds = self.problem.bounds.to(self.device, self.dtype)
+        self._fallback_note: str | None = None
 
     def _seed_torch(self) -> int:
         return int(torch.randint(2**31 - 1, (1,), generator=self.generator, device=self.device))
@@ -188,6 +196,9 @@ class BoTorchAlgorithm(Algorithm):
                     warnings.simplefilter("ignore")
                     model = GPSurrogate(self.bounds).fit(X_all, -F_all).model
                     X = self._candidates(model, X_all, -F_all)
+        if self._fallback_note is not None:
+            warnings.warn(self._fallback_note, RuntimeWarning, stacklevel=2)
+            self._fallback_note = None
         if self.remaining is not None:
             X = X[: self.remaining]
         F = self.evaluate(X)
@@ -195,6 +206,22 @@ class BoTorchAlgorithm(Algorithm):
 
     def _candidates(self, model, X: Tensor, Y: Tensor) -> Tensor:
         raise NotImplementedError
+
+    def _maximize(self, optimize, n: int, /, **kwargs) -> Tensor:
+        """``optimize(**kwargs)`` (a BoTorch ``optimize_acqf*``), retried from fresh raw samples
+        on ``OptimizationGradientError``; ``n`` uniform points in the box if every try fails."""
+        from botorch.exceptions.errors import OptimizationGradientError
+
+        for _ in range(self.config.max_retries + 1):
+            try:
+                return optimize(**kwargs)[0].detach()
+            except OptimizationGradientError as err:
+                error = err
+        self._fallback_note = (f"{self.name}: acquisition optimization failed {self.config.max_retries + 1} "
+                               f"times at {self.archive[0].shape[0]} evaluations ({error}); this batch of "
+                               f"{n} is drawn uniformly from the box")
+        u = torch.rand(n, self.problem.n_var, dtype=self.dtype, device=self.device)
+        return self.bounds[0] + (self.bounds[1] - self.bounds[0]) * u
 
     def _sampler(self):
         from botorch.sampling import SobolQMCNormalSampler
@@ -231,10 +258,10 @@ class BoTorchQNEHVI(BoTorchAlgorithm):
         acq = qLogNoisyExpectedHypervolumeImprovement(
             model=model, ref_point=self._ref_point(Y).tolist(), X_baseline=X, prune_baseline=True,
             sampler=self._sampler())
-        cand, _ = optimize_acqf(acq, bounds=self.bounds, q=self.config.batch_size,
-                                num_restarts=self.config.num_restarts, raw_samples=self.config.raw_samples,
-                                options={"batch_limit": 5, "maxiter": 200}, sequential=True)
-        return cand.detach()
+        return self._maximize(optimize_acqf, self.config.batch_size, acq_function=acq, bounds=self.bounds,
+                              q=self.config.batch_size, num_restarts=self.config.num_restarts,
+                              raw_samples=self.config.raw_samples, options={"batch_limit": 5, "maxiter": 200},
+                              sequential=True)
 
 
 @register_algorithm("botorch.qparego")
@@ -259,7 +286,6 @@ class BoTorchQParEGO(BoTorchAlgorithm):
             objective = GenericMCObjective(get_chebyshev_scalarization(weights=w, Y=pred))
             acqs.append(qLogNoisyExpectedImprovement(model=model, objective=objective, X_baseline=X,
                                                      sampler=self._sampler(), prune_baseline=True))
-        cand, _ = optimize_acqf_list(acq_function_list=acqs, bounds=self.bounds,
-                                     num_restarts=self.config.num_restarts, raw_samples=self.config.raw_samples,
-                                     options={"batch_limit": 5, "maxiter": 200})
-        return cand.detach()
+        return self._maximize(optimize_acqf_list, len(acqs), acq_function_list=acqs, bounds=self.bounds,
+                              num_restarts=self.config.num_restarts, raw_samples=self.config.raw_samples,
+                              options={"batch_limit": 5, "maxiter": 200})

@@ -1,3 +1,6 @@
+import warnings
+
+import numpy as np
 import pytest
 import torch
 
@@ -50,3 +53,55 @@ def test_botorch_peers_run_and_respect_budget(name):
     assert res.n_evals == 10 and [r["n_evals"] for r in res.history] == [6, 9, 10]
     again = moo.solve("vlmop2", name, budget=10, seed=0, device="cpu", progress=False, **opts)
     assert torch.equal(res.X_all, again.X_all)
+
+
+def _nan_gradient_error():
+    from botorch.exceptions.errors import OptimizationGradientError
+
+    return OptimizationGradientError("20 elements of the 20 element gradient array `gradf` are NaN.",
+                                     current_x=np.zeros(20))
+
+
+@pytest.mark.parametrize("name, target", [("botorch.qnehvi", "botorch.optim.optimize_acqf"),
+                                          ("botorch.qparego", "botorch.optim.optimize.optimize_acqf_list")])
+def test_botorch_peer_retries_a_nan_gradient_from_fresh_raw_samples(name, target, monkeypatch):
+    real, calls = _resolve(target), []
+
+    def flaky(**kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise _nan_gradient_error()
+        return real(**kwargs)
+
+    monkeypatch.setattr(target, flaky)
+    opts = dict(n_init=6, batch_size=2, num_restarts=2, raw_samples=32, mc_samples=16)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # a retry that succeeds is silent
+        res = moo.solve("vlmop2", name, budget=8, seed=0, device="cpu", progress=False, **opts)
+    assert res.n_evals == 8 and len(calls) == 2
+
+
+def test_botorch_peer_falls_back_to_uniform_points_when_every_try_fails(monkeypatch):
+    calls = []
+
+    def broken(**kwargs):
+        calls.append(1)
+        raise _nan_gradient_error()
+
+    monkeypatch.setattr("botorch.optim.optimize_acqf", broken)
+    opts = dict(n_init=6, batch_size=3, num_restarts=2, raw_samples=32, mc_samples=16, max_retries=1)
+    with pytest.warns(RuntimeWarning, match=r"failed 2 times at 6 evaluations .*drawn uniformly"):
+        res = moo.solve("vlmop2", "botorch.qnehvi", budget=9, seed=0, device="cpu", progress=False, **opts)
+    assert len(calls) == 2 and res.n_evals == 9
+    lo, hi = moo.get_problem("vlmop2").bounds
+    new = res.X_all[6:]
+    assert ((new >= lo) & (new <= hi)).all() and new.unique(dim=0).shape[0] == 3
+    again = moo.solve("vlmop2", "botorch.qnehvi", budget=9, seed=0, device="cpu", progress=False, **opts)
+    assert torch.equal(res.X_all, again.X_all)  # the fallback draws from the seeded generator
+
+
+def _resolve(dotted: str):
+    import importlib
+
+    module, attr = dotted.rsplit(".", 1)
+    return getattr(importlib.import_module(module), attr)
