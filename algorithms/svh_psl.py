@@ -73,7 +73,9 @@ SVH-PSL moves most of the way to the paper's final LHD on VLMOP2, RE33, RE36 and
 5 seeds, with the reference's update / with the defaults / paper: -3.42 / -2.03 / -4.1,
 -3.96 / -3.03 / -4.0, -4.11 / -2.97 / -4.8, -3.14 / -1.71 / -3.6), but not on ZDT1 or RE32, where
 it does no better than the defaults (``benchmarks/results/svh_psl_notes.md``). More training
-steps with the correct update do not do what the bug does.
+steps with the correct update do not do what the bug does, and neither does the reference's GP
+(EDBO's GPyTorch model fitted by 300 Adam steps, reconstructed in the notes' seventh round) on
+ZDT1 and RE32.
 
 Unlike PSL-MOBO's default, no Tchebycheff gradient step is taken from the candidates
 (``n_local = 0``, as in the reference and in the PSL-MOBO runs the paper compares against); that
