@@ -17,6 +17,7 @@ from pymoo.core.problem import Problem as PymooProblem
 from torch import Tensor
 
 from moo.algorithm import Algorithm, StepInfo
+from moo.errors import MooValueError
 from moo.preferences import das_dennis
 from moo.registry import register_algorithm
 from moo.surrogates import GPSurrogate
@@ -159,10 +160,10 @@ class BoTorchAlgorithm(Algorithm):
     The state is the data and the random generator, so checkpoints are exact.
 
     The acquisition optimizer raises ``OptimizationGradientError`` when the gradient is NaN at
-    every restart it optimizes (seen with qLogNEHVI on ZDT2, while no evaluated point dominates
-    the reference point). A run does not stop there: the optimization is repeated from fresh
-    raw samples up to ``max_retries`` times, and if every attempt fails the batch is drawn
-    uniformly from the box, with a ``RuntimeWarning`` that names the step.
+    every restart it optimizes (seen once with qLogNEHVI on ZDT2). A run does not stop there:
+    the optimization is repeated from fresh raw samples up to ``max_retries`` times, and if every
+    attempt fails the batch is drawn uniformly from the box, with a ``RuntimeWarning`` that
+    names the step.
     """
 
     @dataclass
@@ -175,6 +176,8 @@ class BoTorchAlgorithm(Algorithm):
         max_retries: int = 2
 
     def _setup(self) -> None:
+        if self.config.max_retries < 0:
+            raise MooValueError(f"{self.name}: max_retries must be >= 0, got {self.config.max_retries}")
         self.bounds = self.problem.bounds.to(self.device, self.dtype)
         self._fallback_note: str | None = None
 

@@ -105,3 +105,8 @@ def _resolve(dotted: str):
 
     module, attr = dotted.rsplit(".", 1)
     return getattr(importlib.import_module(module), attr)
+
+
+def test_botorch_peer_refuses_negative_retries():
+    with pytest.raises(ValueError, match="max_retries must be >= 0, got -1"):
+        moo.solve("vlmop2", "botorch.qnehvi", budget=8, seed=0, device="cpu", progress=False, max_retries=-1)
