@@ -62,6 +62,13 @@ def _nan_gradient_error():
                                      current_x=np.zeros(20))
 
 
+def _resolve(dotted: str):
+    import importlib
+
+    module, attr = dotted.rsplit(".", 1)
+    return getattr(importlib.import_module(module), attr)
+
+
 @pytest.mark.parametrize("name, target", [("botorch.qnehvi", "botorch.optim.optimize_acqf"),
                                           ("botorch.qparego", "botorch.optim.optimize.optimize_acqf_list")])
 def test_botorch_peer_retries_a_nan_gradient_from_fresh_raw_samples(name, target, monkeypatch):
@@ -98,13 +105,6 @@ def test_botorch_peer_falls_back_to_uniform_points_when_every_try_fails(monkeypa
     assert ((new >= lo) & (new <= hi)).all() and new.unique(dim=0).shape[0] == 3
     again = moo.solve("vlmop2", "botorch.qnehvi", budget=9, seed=0, device="cpu", progress=False, **opts)
     assert torch.equal(res.X_all, again.X_all)  # the fallback draws from the seeded generator
-
-
-def _resolve(dotted: str):
-    import importlib
-
-    module, attr = dotted.rsplit(".", 1)
-    return getattr(importlib.import_module(module), attr)
 
 
 def test_botorch_peer_refuses_negative_retries():
