@@ -7,9 +7,18 @@ GRU policy answers generated arithmetic questions ``(a o1 b) o2 c`` (digits ``a,
 
 * **accuracy** — the last ``\\boxed{...}`` holds the correct value;
 * **conciseness** — the response is shorter than the running mean length of the training
-  responses sampled so far (the mean of the current batch when none has been seen yet;
-  validation compares against the running mean without updating it);
+  responses sampled so far (the mean of the current batch when none has been seen yet);
 * **format** — a ``\\boxed{...}`` answer and at least two step markers ``#``.
+
+**Validation objectives** (:meth:`MathAlignmentTask.validate`) are accuracy and format rates as
+above, but conciseness is ``1 - mean length / max_len``, a function of the policy alone. The
+running-mean test is a fine training reward but a broken measurement: it changes as training
+goes on even when the policy does not, and on this task it flips on a knife edge. A trained
+policy writes the compact worked solution, whose length is set by the question (21, 23 or 25
+characters for one- or two-digit intermediate results), and the running mean creeps towards 23
+as early short answers are averaged out; when it passes 23.0 the share of "concise" validation
+responses jumps from 0.38 to 0.67 with no change of policy. (The paper's reference code also
+evaluates conciseness as a mean response length.)
 
 The warm start (:func:`warm_start`) is a short supervised phase on a mixture of answer
 styles, so the initial policy spreads over the trade-off: worked solutions with a box
@@ -217,7 +226,10 @@ class MathAlignmentTask:
         return policy.log_probs(rollouts.contexts, rollouts.actions, rollouts.mask)
 
     def validate(self, policy) -> Tensor:
+        """Validation (accuracy, conciseness, format): conciseness is ``1 - mean length / max_len``
+        (see module docstring), so the vector depends on the policy only."""
         g = torch.Generator().manual_seed(self.val_seed)
         qs, _, _, _, texts = self._respond(policy, self.val_questions, g)
-        mean = self.mean_length if self.length_count else sum(map(len, texts)) / len(texts)
-        return rewards_of(texts, [q[2] for q in qs], mean).mean(0)
+        out = rewards_of(texts, [q[2] for q in qs], mean_length=0.0).mean(0)
+        out[1] = 1.0 - sum(map(len, texts)) / (len(texts) * self.max_len)
+        return out

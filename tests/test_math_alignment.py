@@ -66,3 +66,30 @@ def test_log_probs_match_sampling_distribution():
         total += torch.log_softmax(logits[0, -1], -1)[acts[t]].item()
         logits, h = policy._logits(acts[t].view(1, 1), h)
     assert abs(total - lp[0].sum().item()) < 1e-4
+
+
+class _FixedAnswer(torch.nn.Module):
+    """A stub policy that answers every question with the same text."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.ids = encode(text) + [EOS]
+
+    def sample(self, prompts, max_len, generator, greedy=False):
+        actions = torch.tensor([self.ids] * prompts.shape[0])
+        return actions, torch.ones_like(actions, dtype=torch.bool)
+
+
+def test_validation_depends_on_the_policy_only():
+    task = MathAlignmentTask(n_val=32, max_len=40)
+    answers = [q[2] for q in task.val_questions]
+    bare = task.validate(_FixedAnswer("\\boxed{2}"))
+    # conciseness is 1 - mean length / max_len: 9 characters out of 40
+    assert torch.allclose(bare, torch.tensor([answers.count(2) / 32, 1 - 9 / 40, 0.0], dtype=torch.float64))
+    worked = _FixedAnswer("#1+1=2#2+0=2\\boxed{2}")
+    before = task.validate(worked)
+    assert before[1].item() == 1 - 21 / 40 and before[2].item() == 1.0
+    # the training reward's running mean moves; the validation vector must not
+    for mean in (5.0, 100.0):
+        task.length_sum, task.length_count = mean * 10, 10
+        assert torch.equal(task.validate(worked), before)
