@@ -24,7 +24,10 @@ Reward Weighting", 2025, arXiv:2509.11452):
   scale invariant, because the method then has no effect. With Adam the multiplier acts
   relative to the running second-moment estimate, i.e. it changes the step size of one step
   relative to its neighbours; a multiplier that stays at one value (e.g. 0.5 on every step
-  because no checkpoint adds hypervolume) has no effect at all.
+  because no checkpoint adds hypervolume) has no effect at all. Since the reference point is the
+  initial validation vector, ΔHV stays 0 until a validation point dominates it: when training
+  trades one objective below its initial value (on the built-in math task, every run ends with
+  longer answers than the warm start), the method reduces to its fixed weights.
   **Units of ΔHV.** ΔHV is a volume, so its size depends on the objectives' units, and the
   multiplier only leaves 0.5 once ``ΔHV`` reaches about 0.1 (``tanh(0.35) = 1/3`` gives 1). The
   reference code measures conciseness as the mean response length in tokens (minimized, up to
