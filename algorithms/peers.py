@@ -199,13 +199,15 @@ class BoTorchAlgorithm(Algorithm):
                     warnings.simplefilter("ignore")
                     model = GPSurrogate(self.bounds).fit(X_all, -F_all).model
                     X = self._candidates(model, X_all, -F_all)
+        extras = {}
         if self._fallback_note is not None:
             warnings.warn(self._fallback_note, RuntimeWarning, stacklevel=2)
             self._fallback_note = None
+            extras["fallback_batch"] = 1  # in the run's history, so a report can flag the run
         if self.remaining is not None:
             X = X[: self.remaining]
         F = self.evaluate(X)
-        return StepInfo(X=X, F=F, n_evals=X.shape[0])
+        return StepInfo(X=X, F=F, n_evals=X.shape[0], extras=extras)
 
     def _candidates(self, model, X: Tensor, Y: Tensor) -> Tensor:
         raise NotImplementedError

@@ -153,8 +153,10 @@ def run_one(name: str, algorithm: str, seed: int, options: dict, command: str = 
         lhd = make(problem)
         curves[conv] = [lhd(F[:k]) for k in marks]
     phases = {k: sum(h.get(k, 0.0) for h in result.history) for k in PHASES}
+    fallbacks = int(sum(h.get("fallback_batch", 0) for h in result.history))
     return {"problem": name, "algorithm": algorithm, "seed": seed, "n_evals": marks, "lhd": curves,
             "wall_s": wall, "cpu_s": cpu, "phases_s": phases if any(phases.values()) else None,
+            "fallback_batches": fallbacks,
             "options": options.get(algorithm, {}), "protocol_options": protocol,
             "torch_threads": torch.get_num_threads(), "command": command}
 
@@ -258,6 +260,11 @@ def table(runs: list[dict]) -> str:
     lines += ["", f"### Coverage (protocol: {PROTOCOL_SEEDS} seeds per cell)", ""]
     lines.append("Partial cells: " + ("; ".join(partial) if partial else "none") + ".")
     lines.append("Problems not run: " + (", ".join(missing) if missing else "none") + ".")
+    fell_back = [f"{r['problem']} × {r['algorithm']} seed {r['seed']}: {r['fallback_batches']}"
+                 for r in runs if r.get("fallback_batches")]
+    if fell_back:
+        lines.append("Runs with batches drawn uniformly because every acquisition optimization failed "
+                     "(BoTorch peers; number of such batches): " + "; ".join(fell_back) + ".")
     commands = sorted({r.get("command") or "(not recorded)" for r in runs})
     lines += ["", "Commands that produced the stored runs:", ""] + [f"    {c}" for c in commands]
     imported = sorted({(r["imported_from"], r["algorithm"]) for r in runs if r.get("imported_from")})

@@ -100,6 +100,7 @@ def test_botorch_peer_falls_back_to_uniform_points_when_every_try_fails(monkeypa
     with pytest.warns(RuntimeWarning, match=r"failed 2 times at 6 evaluations .*drawn uniformly"):
         res = moo.solve("vlmop2", "botorch.qnehvi", budget=9, seed=0, device="cpu", progress=False, **opts)
     assert len(calls) == 2 and res.n_evals == 9
+    assert [h.get("fallback_batch") for h in res.history] == [None, 1.0]  # the run's record says so
     lo, hi = moo.get_problem("vlmop2").bounds
     new = res.X_all[6:]
     assert ((new >= lo) & (new <= hi)).all() and new.unique(dim=0).shape[0] == 3

@@ -294,3 +294,6 @@ def test_benchmark_table_names_protocol_and_override_settings():
     md = table([rec("zdt2", None, {"standardize_objectives": True})])
     assert "ran with {\"standardize_objectives\": false}" not in md
     assert '**Not the paper\'s settings**: svh-psl ran with {"standardize_objectives": true}.' in md
+    assert "drawn uniformly" not in md
+    fell_back = dict(rec("zdt2", None, {}), algorithm="botorch.qnehvi", seed=3, fallback_batches=2)
+    assert "zdt2 × botorch.qnehvi seed 3: 2." in table([rec("zdt2", None, {}), fell_back])
