@@ -14,8 +14,8 @@ GRU policy answers generated arithmetic questions ``(a o1 b) o2 c`` (digits ``a,
 above, but conciseness is ``1 - mean length / max_len``, a function of the policy alone. The
 running-mean test is a fine training reward but a broken measurement: it changes as training
 goes on even when the policy does not, and on this task it flips on a knife edge. A trained
-policy writes the compact worked solution, whose length is set by the question (21, 23 or 25
-characters for one- or two-digit intermediate results), and the running mean creeps towards 23
+policy writes the compact worked solution, whose length is set by the question (21 to 27
+characters, by the digits of the intermediate results), and the running mean creeps towards 23
 as early short answers are averaged out; when it passes 23.0 the share of "concise" validation
 responses jumps from 0.38 to 0.67 with no change of policy. (The paper's reference code also
 evaluates conciseness as a mean response length.)
