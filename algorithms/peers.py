@@ -156,14 +156,18 @@ class BoTorchAlgorithm(Algorithm):
     Step 0 evaluates a scrambled-Sobol initial design of ``n_init`` points (default
     ``2 (d + 1)``); every later step fits one GP per objective (:class:`moo.surrogates.GPSurrogate`,
     shared with PSL-MOBO) on the data so far and evaluates a batch of ``batch_size`` points
-    maximising the acquisition function. BoTorch maximises, so the GPs model ``-F``.
+    maximising the acquisition function. BoTorch maximises, so the GPs model ``-F``, rescaled
+    per objective to [0, 1] over the data so far (the problem's reference point goes through the
+    same map). The rescaling changes neither the GP (it standardizes its outcomes) nor the
+    dominance order, and hypervolume improvements only by a constant factor; but the LogEI
+    family's smoothing temperatures are absolute, so in raw units they act on a different scale,
+    and on objectives that span 1e8 (RE32) every gradient of qLogNEHVI came out NaN.
     The state is the data and the random generator, so checkpoints are exact.
 
     The acquisition optimizer raises ``OptimizationGradientError`` when the gradient is NaN at
-    every restart it optimizes (seen once with qLogNEHVI on ZDT2). A run does not stop there:
-    the optimization is repeated from fresh raw samples up to ``max_retries`` times, and if every
-    attempt fails the batch is drawn uniformly from the box, with a ``RuntimeWarning`` that
-    names the step.
+    every restart it optimizes. A run does not stop there: the optimization is repeated from
+    fresh raw samples up to ``max_retries`` times, and if every attempt fails the batch is drawn
+    uniformly from the box, with a ``RuntimeWarning`` that names the step.
     """
 
     @dataclass
@@ -195,10 +199,11 @@ class BoTorchAlgorithm(Algorithm):
                 u = SobolEngine(self.problem.n_var, scramble=True, seed=self._seed_torch()).draw(n)
                 X = self.bounds[0] + (self.bounds[1] - self.bounds[0]) * u.to(self.device, self.dtype)
             else:
+                Y, ref = self._unit_scaled(-F_all)
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    model = GPSurrogate(self.bounds).fit(X_all, -F_all).model
-                    X = self._candidates(model, X_all, -F_all)
+                    model = GPSurrogate(self.bounds).fit(X_all, Y).model
+                    X = self._candidates(model, X_all, Y, ref)
         extras = {}
         if self._fallback_note is not None:
             warnings.warn(self._fallback_note, RuntimeWarning, stacklevel=2)
@@ -209,7 +214,9 @@ class BoTorchAlgorithm(Algorithm):
         F = self.evaluate(X)
         return StepInfo(X=X, F=F, n_evals=X.shape[0], extras=extras)
 
-    def _candidates(self, model, X: Tensor, Y: Tensor) -> Tensor:
+    def _candidates(self, model, X: Tensor, Y: Tensor, ref_point: Tensor) -> Tensor:
+        """The next batch from the GPs ``model`` of the unit-scaled objectives ``Y`` (maximised)
+        and the reference point in the same units."""
         raise NotImplementedError
 
     def _maximize(self, optimize, n: int, /, **kwargs) -> Tensor:
@@ -233,15 +240,19 @@ class BoTorchAlgorithm(Algorithm):
 
         return SobolQMCNormalSampler(sample_shape=torch.Size([self.config.mc_samples]))
 
-    def _ref_point(self, Y: Tensor) -> Tensor:
-        """Reference point in the maximised space: the problem's own when it has one
-        (``-ref_point``), else BoTorch's ``infer_reference_point`` on the data."""
+    def _unit_scaled(self, Y: Tensor) -> tuple[Tensor, Tensor]:
+        """``Y`` (maximised) rescaled per objective to [0, 1] over its rows, and the reference
+        point in those units: the problem's own when it has one (``-ref_point``), else BoTorch's
+        ``infer_reference_point`` on the rescaled data."""
         from botorch.utils.multi_objective.hypervolume import infer_reference_point
 
+        lo, hi = Y.min(0).values, Y.max(0).values
+        span = torch.where(hi > lo, hi - lo, torch.ones_like(hi))
+        unit = (Y - lo) / span
         ref = self.problem.ref_point
         if ref is not None:
-            return -torch.as_tensor(ref, device=self.device, dtype=self.dtype)
-        return infer_reference_point(Y)
+            return unit, (-torch.as_tensor(ref, device=self.device, dtype=self.dtype) - lo) / span
+        return unit, infer_reference_point(unit)
 
     def state_dict(self) -> dict:
         return self._base_state()
@@ -256,12 +267,12 @@ class BoTorchQNEHVI(BoTorchAlgorithm):
 
     name = "botorch.qnehvi"
 
-    def _candidates(self, model, X, Y):
+    def _candidates(self, model, X, Y, ref_point):
         from botorch.acquisition.multi_objective.logei import qLogNoisyExpectedHypervolumeImprovement
         from botorch.optim import optimize_acqf
 
         acq = qLogNoisyExpectedHypervolumeImprovement(
-            model=model, ref_point=self._ref_point(Y).tolist(), X_baseline=X, prune_baseline=True,
+            model=model, ref_point=ref_point.tolist(), X_baseline=X, prune_baseline=True,
             sampler=self._sampler())
         return self._maximize(optimize_acqf, self.config.batch_size, acq_function=acq, bounds=self.bounds,
                               q=self.config.batch_size, num_restarts=self.config.num_restarts,
@@ -276,7 +287,7 @@ class BoTorchQParEGO(BoTorchAlgorithm):
 
     name = "botorch.qparego"
 
-    def _candidates(self, model, X, Y):
+    def _candidates(self, model, X, Y, ref_point):
         from botorch.acquisition.logei import qLogNoisyExpectedImprovement
         from botorch.acquisition.objective import GenericMCObjective
         from botorch.optim.optimize import optimize_acqf_list

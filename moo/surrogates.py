@@ -17,6 +17,7 @@ import math
 import warnings
 
 import torch
+from linear_operator.utils.cholesky import psd_safe_cholesky
 from torch import Tensor
 
 from moo.errors import MooValueError
@@ -66,7 +67,9 @@ class ClosedFormGP:
         self.Z = Z.detach() / self.lengthscale
         K = self.outputscale.unsqueeze(-1) * matern(self.Z, self.Z, nu)
         K = K + noise * torch.eye(K.shape[-1], dtype=K.dtype, device=K.device)
-        self.L = torch.linalg.cholesky(K)
+        # GPyTorch factors this matrix with added jitter when it is numerically singular (a large
+        # output scale over near-duplicate inputs); a plain Cholesky would stop the run there.
+        self.L = psd_safe_cholesky(K)
         self.alpha = torch.cholesky_solve((y - self.constant).unsqueeze(-1), self.L).squeeze(-1)  # [b, n]
         self.lower, self.span = bounds[0], bounds[1] - bounds[0]
         tf = model.outcome_transform

@@ -111,3 +111,38 @@ def test_botorch_peer_falls_back_to_uniform_points_when_every_try_fails(monkeypa
 def test_botorch_peer_refuses_negative_retries():
     with pytest.raises(ValueError, match="max_retries must be >= 0, got -1"):
         moo.solve("vlmop2", "botorch.qnehvi", budget=8, seed=0, device="cpu", progress=False, max_retries=-1)
+
+
+def test_botorch_peers_optimize_on_unit_scaled_objectives():
+    """RE32's objectives span up to 4e8. On these 50 points every gradient of qLogNEHVI in raw
+    units was NaN (the optimizer then fell back to uniform points); on objectives rescaled to
+    [0, 1] the acquisition optimizes normally."""
+    from pathlib import Path
+
+    X = torch.as_tensor(np.loadtxt(Path(__file__).parent / "data" / "re32_qnehvi_nan_archive.csv", delimiter=","))
+    alg = moo.get_algorithm("botorch.qnehvi", batch_size=1, num_restarts=1, raw_samples=16, mc_samples=8,
+                            max_retries=0)
+    alg.setup(moo.get_problem("re32"), seed=0, device="cpu")
+    alg.evaluate(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # the fallback's warning
+        info = alg.step()
+    assert info.n_evals == 1 and "fallback_batch" not in info.extras
+
+
+def test_botorch_unit_scaling_maps_the_reference_point_with_the_data():
+    from botorch.utils.multi_objective.hypervolume import infer_reference_point
+
+    from moo.adapters import FunctionProblem
+
+    F = torch.tensor([[0.2, 0.9], [0.5, 0.5], [0.95, 0.1]], dtype=torch.float64) * torch.tensor([1.0, 1e6])
+    lo, span = (-F).min(0).values, (-F).max(0).values - (-F).min(0).values
+    for ref_point in (None, [1.1, 1.2e6]):
+        problem = FunctionProblem(lambda X: X, 2, 2, [[0.0, 0.0], [1.0, 1.0]], ref_point=ref_point)
+        alg = moo.get_algorithm("botorch.qnehvi")
+        alg.setup(problem, seed=0, device="cpu")
+        unit, ref = alg._unit_scaled(-F)
+        assert torch.equal(unit.min(0).values, torch.zeros(2)) and torch.equal(unit.max(0).values, torch.ones(2))
+        # back in raw units: the problem's own reference point, or BoTorch's inferred one
+        expected = infer_reference_point(-F) if ref_point is None else -torch.tensor(ref_point, dtype=torch.float64)
+        torch.testing.assert_close(ref * span + lo, expected)

@@ -107,3 +107,25 @@ def test_fit_raises_the_noise_floor_when_the_cholesky_fails_on_every_attempt(mon
     Xq = torch.rand(7, 3, generator=g, dtype=torch.float64) * 4 - 2
     mean, std = gp.predict(Xq)
     assert bool(torch.isfinite(mean).all() and (std > 0).all())
+
+
+def test_closed_form_factors_a_numerically_singular_covariance():
+    """Near-duplicate inputs under a huge output scale make ``K + s^2 I`` singular in float64;
+    the closed form adds jitter as GPyTorch does instead of stopping the run."""
+    from moo.surrogates import ClosedFormGP
+
+    g = torch.Generator().manual_seed(0)
+    X = torch.rand(15, 2, generator=g, dtype=torch.float64)
+    X = torch.cat([X, X + 1e-9])
+    bounds = torch.tensor([[0.0, 0.0], [1.0, 1.0]], dtype=torch.float64)
+    gp = GPSurrogate(bounds).fit(X, (3 * X).sin().sum(-1, keepdim=True))
+    gp.model.covar_module.outputscale = torch.tensor(1e12, dtype=torch.float64)
+    Z = gp.model.train_inputs[0]
+    K = gp.model.covar_module(Z).to_dense().detach() + gp.model.likelihood.noise.item() * torch.eye(30)
+    with pytest.raises(torch.linalg.LinAlgError):  # the plain factorization fails here
+        torch.linalg.cholesky(K)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # GPyTorch's NumericalWarning about the jitter
+        mean, var = ClosedFormGP(gp.model, bounds, 2.5)(X[:5])
+    Y = (3 * X[:5]).sin().sum(-1, keepdim=True)
+    assert torch.isfinite(var).all() and (mean - Y).abs().max() < 0.05
