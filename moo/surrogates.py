@@ -23,7 +23,7 @@ from torch import Tensor
 from moo.errors import MooValueError
 
 MIN_VARIANCE = 1e-10  # GPyTorch's floor on float64 posterior variances
-FALLBACK_NOISE_FLOOR = 1e-3  # see GPSurrogate._fit_fallback
+FALLBACK_NOISE_FLOORS = (1e-3, 1e-2, 1e-1)  # see GPSurrogate._fit_fallback
 
 
 def matern(Z1: Tensor, Z2: Tensor, nu: float) -> Tensor:
@@ -149,9 +149,13 @@ class GPSurrogate:
         Cholesky failure from hyper-parameters drawn from the priors, and raises after five
         such attempts. A search loop should not stop there. First accept the warning (the
         first attempt's end point is a usable fit); if the Cholesky still fails, raise the
-        noise floor from BoTorch's 1e-4 to :data:`FALLBACK_NOISE_FLOOR` (standardized units):
-        on a nearly linear objective the output scale grows to ~1e3 and the default floor no
-        longer keeps the kernel matrix positive definite."""
+        noise floor from BoTorch's 1e-4 through :data:`FALLBACK_NOISE_FLOORS` (standardized
+        units): on a nearly linear objective the output scale grows to ~1e3, and on one with a
+        few outliers orders of magnitude above the rest (RE32's constraint-violation objective)
+        further still, and the default floor no longer keeps the kernel matrix positive
+        definite. If every floor fails, BoTorch has rolled the GP back to its initial
+        hyper-parameters, which are kept (with the last noise level): a smooth, very uncertain
+        surrogate rather than a stopped run."""
         from botorch.exceptions.errors import ModelFittingError
         from gpytorch.constraints import GreaterThan
 
@@ -159,10 +163,18 @@ class GPSurrogate:
             _fit_quietly(mll, options, warning_handler=lambda w: True)
             how = "with the optimizer's warning accepted"
         except ModelFittingError:
-            mll.likelihood.noise_covar.register_constraint("raw_noise", GreaterThan(FALLBACK_NOISE_FLOOR))
-            mll.likelihood.noise = 10 * FALLBACK_NOISE_FLOOR
-            _fit_quietly(mll, options, warning_handler=lambda w: True)
-            how = f"with the noise floor raised to {FALLBACK_NOISE_FLOOR}"
+            for floor in FALLBACK_NOISE_FLOORS:
+                mll.likelihood.noise_covar.register_constraint("raw_noise", GreaterThan(floor))
+                mll.likelihood.noise = 10 * floor
+                try:  # one attempt from here: BoTorch's retries resample the noise below the floor
+                    _fit_quietly(mll, options, warning_handler=lambda w: True, max_attempts=1)
+                    how = f"with the noise floor raised to {floor}"
+                    break
+                except ModelFittingError:
+                    continue
+            else:
+                how = ("nowhere: it keeps its initial hyper-parameters with noise "
+                       f"{10 * FALLBACK_NOISE_FLOORS[-1]} (standardized units)")
         warnings.warn(f"GP likelihood fit on {n} points failed on every attempt; refitted {how}",
                       RuntimeWarning, stacklevel=3)
 

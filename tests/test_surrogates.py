@@ -87,23 +87,23 @@ def test_fit_survives_an_optimizer_warning_on_every_attempt(monkeypatch):
 def test_fit_raises_the_noise_floor_when_the_cholesky_fails_on_every_attempt(monkeypatch):
     """A kernel matrix that is not positive definite at BoTorch's noise floor on every attempt
     (as on a nearly linear objective, where the output scale grows to ~1e3) is refitted with the
-    floor raised to FALLBACK_NOISE_FLOOR."""
+    floor raised to the first of FALLBACK_NOISE_FLOORS."""
     import botorch.fit
     from linear_operator.utils.errors import NotPSDError
 
-    from moo.surrogates import FALLBACK_NOISE_FLOOR
+    from moo.surrogates import FALLBACK_NOISE_FLOORS
 
     scipy_fit = botorch.fit._fit_fallback.__kwdefaults__["optimizer"]
 
     def fragile_fit(mll, *args, **kwargs):
-        if mll.likelihood.noise_covar.raw_noise_constraint.lower_bound.max() < FALLBACK_NOISE_FLOOR:
+        if mll.likelihood.noise_covar.raw_noise_constraint.lower_bound.max() < FALLBACK_NOISE_FLOORS[0]:
             raise NotPSDError("Matrix not positive definite after repeatedly adding jitter")
         return scipy_fit(mll, *args, **kwargs)
 
     monkeypatch.setitem(botorch.fit._fit_fallback.__kwdefaults__, "optimizer", fragile_fit)
-    with pytest.warns(RuntimeWarning, match="noise floor raised"):
+    with pytest.warns(RuntimeWarning, match="noise floor raised to 0.001"):
         gp, g = _fitted(2)
-    assert bool((gp.model.likelihood.noise >= FALLBACK_NOISE_FLOOR).all())
+    assert bool((gp.model.likelihood.noise >= FALLBACK_NOISE_FLOORS[0]).all())
     Xq = torch.rand(7, 3, generator=g, dtype=torch.float64) * 4 - 2
     mean, std = gp.predict(Xq)
     assert bool(torch.isfinite(mean).all() and (std > 0).all())
@@ -129,3 +129,21 @@ def test_closed_form_factors_a_numerically_singular_covariance():
         mean, var = ClosedFormGP(gp.model, bounds, 2.5)(X[:5])
     Y = (3 * X[:5]).sin().sum(-1, keepdim=True)
     assert torch.isfinite(var).all() and (mean - Y).abs().max() < 0.05
+
+
+def test_fit_keeps_a_usable_gp_when_every_noise_floor_fails(monkeypatch):
+    """When no noise floor gives a positive definite kernel matrix either, the GP keeps its
+    initial hyper-parameters (BoTorch rolls them back) and the search goes on with a warning."""
+    import botorch.fit
+    from linear_operator.utils.errors import NotPSDError
+
+    def broken_fit(mll, *args, **kwargs):
+        raise NotPSDError("Matrix not positive definite after repeatedly adding jitter")
+
+    monkeypatch.setitem(botorch.fit._fit_fallback.__kwdefaults__, "optimizer", broken_fit)
+    with pytest.warns(RuntimeWarning, match="keeps its initial hyper-parameters"):
+        gp, g = _fitted(2)
+    assert torch.allclose(gp.model.likelihood.noise, torch.tensor(1.0, dtype=torch.float64))
+    Xq = torch.rand(7, 3, generator=g, dtype=torch.float64) * 4 - 2
+    mean, std = gp.predict(Xq)
+    assert bool(torch.isfinite(mean).all() and (std > 0).all())
