@@ -150,10 +150,9 @@ class GPSurrogate:
         such attempts. A search loop should not stop there. First accept the warning (the
         first attempt's end point is a usable fit); if the Cholesky still fails, raise the
         noise floor from BoTorch's 1e-4 through :data:`FALLBACK_NOISE_FLOORS` (standardized
-        units): on a nearly linear objective the output scale grows to ~1e3, and on one with a
-        few outliers orders of magnitude above the rest (RE32's constraint-violation objective)
-        further still, and the default floor no longer keeps the kernel matrix positive
-        definite. If every floor fails, BoTorch has rolled the GP back to its initial
+        units): on a nearly linear objective the output scale grows to ~1e3 and the default
+        floor no longer keeps the kernel matrix positive definite (on one qNEHVI run on RE32 not
+        even 1e-3 did). If every floor fails, BoTorch has rolled the GP back to its initial
         hyper-parameters, which are kept (with the last noise level): a smooth, very uncertain
         surrogate rather than a stopped run."""
         from botorch.exceptions.errors import ModelFittingError
