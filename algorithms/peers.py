@@ -160,12 +160,14 @@ class BoTorchAlgorithm(Algorithm):
     per objective to [0, 1] over the data so far (the problem's reference point goes through the
     same map). The rescaling changes neither the GP (it standardizes its outcomes) nor the
     dominance order, and hypervolume improvements only by a constant factor; but the LogEI
-    family's smoothing temperatures are absolute, so in raw units they act on a different scale,
-    and on objectives that span 1e8 (RE32) every gradient of qLogNEHVI came out NaN.
+    family's smoothing temperatures are absolute, so in raw units they act on a different scale:
+    on the archive of one RE32 run (objectives spanning 4e8) every raw-unit gradient of
+    qLogNEHVI came out NaN, and none does after the rescaling.
     The state is the data and the random generator, so checkpoints are exact.
 
     The acquisition optimizer raises ``OptimizationGradientError`` when the gradient is NaN at
-    every restart it optimizes. A run does not stop there: the optimization is repeated from
+    every restart it optimizes; the rescaling makes that rarer but not impossible (one RE32 run
+    still hit it at 105 evaluations). A run does not stop there: the optimization is repeated from
     fresh raw samples up to ``max_retries`` times, and if every attempt fails the batch is drawn
     uniformly from the box, with a ``RuntimeWarning`` that names the step.
     """
