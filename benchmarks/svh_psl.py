@@ -257,8 +257,11 @@ def table(runs: list[dict]) -> str:
     partial = [f"{p} × {a}: {n} seed(s)" for p in PROBLEMS for a in algos
                if 0 < (n := sum(r["problem"] == p and r["algorithm"] == a for r in runs)) < PROTOCOL_SEEDS]
     missing = [p for p in PROBLEMS if not any(r["problem"] == p for r in runs)]
+    empty = [f"{p} × {a}" for p in PROBLEMS if p not in missing for a in algos
+             if not any(r["problem"] == p and r["algorithm"] == a for r in runs)]
     lines += ["", f"### Coverage (protocol: {PROTOCOL_SEEDS} seeds per cell)", ""]
     lines.append("Partial cells: " + ("; ".join(partial) if partial else "none") + ".")
+    lines.append("Empty cells: " + ("; ".join(empty) if empty else "none") + ".")
     lines.append("Problems not run: " + (", ".join(missing) if missing else "none") + ".")
     fell_back = [f"{r['problem']} × {r['algorithm']} seed {r['seed']}: {r['fallback_batches']}"
                  for r in runs if r.get("fallback_batches")]

@@ -297,3 +297,19 @@ def test_benchmark_table_names_protocol_and_override_settings():
     assert "drawn uniformly" not in md
     fell_back = dict(rec("zdt2", None, {}), algorithm="botorch.qnehvi", seed=3, fallback_batches=2)
     assert "zdt2 × botorch.qnehvi seed 3: 2." in table([rec("zdt2", None, {}), fell_back])
+
+
+def test_benchmark_table_lists_empty_cells():
+    """A method with runs elsewhere but none on a problem that others ran is listed as an empty
+    cell, apart from the partial cells and the problems nobody ran."""
+    from moo.benchmarks.svh_psl import table
+
+    def rec(problem, algorithm):
+        return {"problem": problem, "algorithm": algorithm, "seed": 0, "n_evals": [20, 120],
+                "lhd": {"paper": [-1.0, -2.0], "consistent": [-1.0, -2.0]}, "wall_s": 1.0, "cpu_s": 1.0,
+                "phases_s": None, "options": {}, "protocol_options": {}, "command": "c"}
+
+    md = table([rec("re41", "svh-psl"), rec("re42", "svh-psl"), rec("re41", "botorch.qnehvi")])
+    assert "Empty cells: re42 × botorch.qnehvi." in md
+    assert "Partial cells: re41 × svh-psl: 1 seed(s); re41 × botorch.qnehvi: 1 seed(s); re42 × svh-psl: 1 seed(s)." in md
+    assert "Empty cells: none." in table([rec("re41", "svh-psl")])
