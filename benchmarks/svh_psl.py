@@ -43,6 +43,7 @@ import math
 import shlex
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import torch
@@ -254,11 +255,12 @@ def table(runs: list[dict]) -> str:
                 cell += " (" + " / ".join(f"{_median([s[k] for s in split]):.0f}" for k in PHASES) + ")"
             cells.append(cell)
         lines.append(f"| {p} | " + " | ".join(cells) + " |")
-    partial = [f"{p} × {a}: {n} seed(s)" for p in PROBLEMS for a in algos
-               if 0 < (n := sum(r["problem"] == p and r["algorithm"] == a for r in runs)) < PROTOCOL_SEEDS]
-    missing = [p for p in PROBLEMS if not any(r["problem"] == p for r in runs)]
-    empty = [f"{p} × {a}" for p in PROBLEMS if p not in missing for a in algos
-             if not any(r["problem"] == p and r["algorithm"] == a for r in runs)]
+    seeds = Counter((r["problem"], r["algorithm"]) for r in runs)
+    ran = {p for p, _ in seeds}
+    partial = [f"{p} × {a}: {seeds[p, a]} seed(s)" for p in PROBLEMS for a in algos
+               if 0 < seeds[p, a] < PROTOCOL_SEEDS]
+    empty = [f"{p} × {a}" for p in PROBLEMS if p in ran for a in algos if not seeds[p, a]]
+    missing = [p for p in PROBLEMS if p not in ran]
     lines += ["", f"### Coverage (protocol: {PROTOCOL_SEEDS} seeds per cell)", ""]
     lines.append("Partial cells: " + ("; ".join(partial) if partial else "none") + ".")
     lines.append("Empty cells: " + ("; ".join(empty) if empty else "none") + ".")
