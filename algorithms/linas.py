@@ -9,12 +9,15 @@ One outer iteration (:meth:`LINAS.step`):
    and an MLP ensemble by cross-validated Kendall's tau (:mod:`moo.algorithms.predictors`);
 2. run a long NSGA-II (:class:`moo.algorithms.evolutionary.NSGA2`) on the predictors' means;
 3. measure the ``batch_size`` candidates of its final population and non-dominated archive with
-   the highest predicted hypervolume improvement over the measured front, chosen greedily, each
-   pick added to the front at its predicted mean ("kriging believer") so the batch spreads out.
-   The improvement is its expectation under a normal predictive distribution, by Monte Carlo
-   with common random numbers: the predictor's own standard deviation where it has one (GP,
-   MLP ensemble), else its cross-validated root mean squared error (ridge, SVR), so that every
-   objective's error bar, noise the features cannot explain included, drives exploration.
+   the highest expected hypervolume improvement over the measured front, chosen by sequential
+   greedy q-EHVI (Daulton et al., "Differentiable Expected Hypervolume Improvement for Parallel
+   Multi-Objective Bayesian Optimization", NeurIPS 2020): Monte Carlo over joint draws of the
+   candidates' objectives, each pick joining the front of every draw with its own value there.
+   The draws are correlated across candidates where the predictor says so (the GP posterior
+   covariance, the MLP ensemble's members), so a near twin of an earlier pick adds little and
+   the batch spreads out. A predictor without uncertainty (ridge, SVR) gets independent normal
+   residuals of its cross-validated root mean squared error, so that every objective's error
+   bar, noise the features cannot explain included, drives exploration.
 
 The first iteration measures ``n_init`` random points. Defaults follow DyNAS-T's LINAS
 (population 50, the first population random, each iteration measuring a population's worth of
@@ -121,11 +124,36 @@ class PredictedProblem(Problem):
                 continue
             mean, std = model.predict(Z)
             if std is None:
-                spread = model.cv_rmse if self.residual_std and model.cv_rmse is not None else 0.0
-                std = torch.full_like(mean, spread)
+                std = torch.full_like(mean, self._residual(model))
             means.append(mean)
             stds.append(std)
         return torch.stack(means, -1).to(X.dtype), torch.stack(stds, -1).to(X.dtype)
+
+    def _residual(self, model: Predictor) -> float:
+        """The standard deviation given to a predictor without uncertainty: its ``cv_rmse`` if
+        ``residual_std`` (and it has one), else 0."""
+        return model.cv_rmse if self.residual_std and model.cv_rmse is not None else 0.0
+
+    def sample(self, X: Tensor, n_samples: int, generator: torch.Generator) -> Tensor:
+        """``n_samples`` joint draws ``[n_samples, k, m]`` of the objectives of the rows of
+        ``X [k, n_var]``: correlated across rows as each predictor's :meth:`Predictor.predict_joint`
+        says (GP posterior, MLP-ensemble members); a predictor without uncertainty gets independent
+        normal residuals of its ``cv_rmse`` if ``residual_std`` (else none); exact objectives are
+        the same in every draw."""
+        Z = self.features(X)
+        known = iter(self.exact(X).to(Z).unbind(-1)) if None in self.models else None
+        draws = []
+        for model in self.models:
+            if model is None:
+                draws.append(next(known).expand(n_samples, -1))
+                continue
+            mean, root = model.predict_joint(Z)
+            if root is None:
+                root = torch.full_like(mean, self._residual(model)).diag()
+            eps = torch.randn(n_samples, root.shape[1], generator=generator, dtype=root.dtype,
+                              device=generator.device).to(root.device)
+            draws.append(mean + eps @ root.T)
+        return torch.stack(draws, -1).to(X.dtype)
 
     def _evaluate(self, X: Tensor) -> Tensor:
         return self.predict(X)[0]
@@ -312,16 +340,18 @@ class LINAS(Algorithm):
     def _greedy_ehvi(self, surrogate: PredictedProblem, pool: Tensor, Y: Tensor, n: int,
                      ref: Tensor | None = None) -> Tensor:
         """Indices of ``n`` rows of ``pool`` picked one by one by expected hypervolume improvement
-        over the measured front ``Y`` plus the predicted means of the earlier picks, up to the
-        reference point ``ref`` (default ``1 + ref_offset``)."""
+        over the measured front ``Y``, up to the reference point ``ref`` (default
+        ``1 + ref_offset``): sequential greedy q-EHVI (Daulton et al., NeurIPS 2020) on
+        ``n_mc`` joint draws of the pool's objectives (:meth:`PredictedProblem.sample`). Each pick
+        joins the front of every draw with its value in that draw, so a later candidate scores
+        what it adds given the earlier picks; one correlated with an earlier pick (a near twin
+        under a GP or an ensemble) adds little, and the batch spreads out."""
         c = self.config
-        mean, std = surrogate.predict(pool)
-        eps = torch.randn((c.n_mc,) + mean.shape, generator=self.generator, dtype=mean.dtype,
-                          device=self.generator.device).to(mean.device)
-        samples = mean + std * eps  # [S, k, m]; identical to the mean where std is 0
+        samples = surrogate.sample(pool, c.n_mc, self.generator)  # [S, k, m]
         if ref is None:
             ref = torch.full((Y.shape[1],), 1.0 + c.ref_offset, dtype=Y.dtype, device=Y.device)
-        front = Y[non_dominated_mask(Y)]
+        measured = Y[non_dominated_mask(Y)]
+        front = measured.expand(c.n_mc, -1, -1)
         taken = torch.zeros(pool.shape[0], dtype=torch.bool, device=pool.device)
         picks = []
         for _ in range(n):
@@ -331,11 +361,12 @@ class LINAS(Algorithm):
             if float(ehvi[i]) <= 0.0:
                 # nothing improves the front: the candidate closest to being non-dominated,
                 # i.e. with the smallest shift max_p min_j (c_j - p_j) that escapes dominance
-                gap = (mean.unsqueeze(1) - front.unsqueeze(0)).min(-1).values.max(-1).values
+                mean = surrogate.predict(pool)[0]
+                gap = (mean.unsqueeze(1) - measured.unsqueeze(0)).min(-1).values.max(-1).values
                 i = int(torch.where(taken, torch.full_like(gap, float("inf")), gap).argmin())
             picks.append(i)
             taken[i] = True
-            front = torch.cat([front, mean[i:i + 1]])
+            front = torch.cat([front, samples[:, i:i + 1]], 1)
         return torch.tensor(picks, dtype=torch.long, device=pool.device)
 
     # ------------------------------------------------------------------ checkpoints

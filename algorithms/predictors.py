@@ -42,8 +42,9 @@ def one_thread():
 
 class Predictor:
     """One objective's predictor: :meth:`fit` on ``(X [n, d], y [n])``, :meth:`predict` gives
-    ``(mean [k], std [k] or None)``. ``has_uncertainty`` says whether ``std`` is returned.
-    Both run on one torch thread (:func:`one_thread`)."""
+    ``(mean [k], std [k] or None)``. ``has_uncertainty`` says whether ``std`` is returned;
+    :meth:`predict_joint` gives the joint (correlated) predictive distribution over the rows.
+    All run on one torch thread (:func:`one_thread`)."""
 
     name = "predictor"
     has_uncertainty = False
@@ -63,11 +64,23 @@ class Predictor:
         mean = mean * self._sigma + self._mu
         return mean, None if std is None else std * self._sigma
 
+    def predict_joint(self, X: Tensor) -> tuple[Tensor, Tensor | None]:
+        """Mean ``[k]`` and a factor ``R [k, r]`` of the joint predictive covariance ``R R^T`` of
+        the rows of ``X`` (``None`` without uncertainty): ``mean + R @ eps`` with ``eps ~ N(0, I_r)``
+        draws the objective at all rows at once, correlated as the predictor believes."""
+        with one_thread():
+            mean, root = self._predict_joint(X.to(torch.float64))
+        return mean * self._sigma + self._mu, None if root is None else root * self._sigma
+
     def _fit(self, X: Tensor, z: Tensor) -> None:
         raise NotImplementedError
 
     def _predict(self, X: Tensor) -> tuple[Tensor, Tensor | None]:
         raise NotImplementedError
+
+    def _predict_joint(self, X: Tensor) -> tuple[Tensor, Tensor | None]:
+        mean, std = self._predict(X)
+        return mean, None if std is None else torch.diag(std)
 
 
 class _SklearnPredictor(Predictor):
@@ -140,6 +153,14 @@ class GPPredictor(Predictor):
             mean, std = self.gp.predict(X)
         return mean.squeeze(-1), std.squeeze(-1)
 
+    def _predict_joint(self, X: Tensor) -> tuple[Tensor, Tensor]:
+        with torch.no_grad():
+            mean, _ = self.gp.predict(X)
+            cov = self.gp.covariance(X)[0]
+        # eigen-decomposition, not Cholesky: near-duplicate candidates make cov numerically singular
+        eigenvalues, vectors = torch.linalg.eigh((cov + cov.T) / 2)
+        return mean.squeeze(-1), vectors * eigenvalues.clamp_min(0).sqrt()
+
 
 class MLPEnsemblePredictor(Predictor):
     """A deep ensemble of ``n_members`` one-hidden-layer MLPs trained at once as batched
@@ -181,6 +202,13 @@ class MLPEnsemblePredictor(Predictor):
         with torch.no_grad():
             P = self._forward(X)
         return P.mean(0), P.std(0)
+
+    def _predict_joint(self, X: Tensor) -> tuple[Tensor, Tensor]:
+        """The members' sample covariance across rows: ``R = (P - mean)^T / sqrt(K - 1)``."""
+        with torch.no_grad():
+            P = self._forward(X)
+        mean = P.mean(0)
+        return mean, (P - mean).T / math.sqrt(P.shape[0] - 1)
 
 
 #: name -> factory(generator) of every predictor :func:`select_predictor` can choose.

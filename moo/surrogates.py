@@ -87,6 +87,15 @@ class ClosedFormGP:
         var = var * self.y_std.pow(2).unsqueeze(-1)
         return mean.transpose(0, 1).reshape(*lead, -1), var.transpose(0, 1).reshape(*lead, -1)
 
+    def covariance(self, X: Tensor) -> Tensor:
+        """Joint posterior covariance of the latent function at the rows of ``X [N, d]``:
+        ``[m, N, N]``, ``k(X, X) - v^T v`` with ``v = L^-1 k(Z, X)``, in the outcome's units."""
+        Zq = ((X - self.lower) / self.span).unsqueeze(0) / self.lengthscale
+        kq = self.outputscale.unsqueeze(-1) * matern(Zq, self.Z, self.nu)  # [b, N, n]
+        v = torch.linalg.solve_triangular(self.L, kq.transpose(-1, -2), upper=False)  # [b, n, N]
+        cov = self.outputscale.unsqueeze(-1) * matern(Zq, Zq, self.nu) - v.transpose(-1, -2) @ v
+        return cov * self.y_std.pow(2).reshape(-1, 1, 1)
+
 
 def _fit_quietly(mll, options: dict | None, **kwargs) -> None:
     """BoTorch's marginal-likelihood fit without its optimizer chatter on tiny data sets."""
@@ -183,6 +192,13 @@ class GPSurrogate:
             raise RuntimeError("GPSurrogate.predict called before fit")
         mean, var = self.posterior(X)
         return mean, var.sqrt()
+
+    def covariance(self, X: Tensor) -> Tensor:
+        """Joint posterior covariance ``[m, N, N]`` of the objectives at the rows of ``X [N, d]``
+        (without observation noise, as ``model.posterior(X).mvn``)."""
+        if self.posterior is None:
+            raise RuntimeError("GPSurrogate.covariance called before fit")
+        return self.posterior.covariance(X)
 
     def lcb(self, X: Tensor, beta: float = 0.1) -> Tensor:
         """Lower confidence bound ``mean - beta * std`` (PSL-MOBO's default ``beta = 0.1``)."""

@@ -80,13 +80,15 @@ def test_batch_follows_hypervolume_improvement():
     from moo.algorithms.linas import PredictedProblem
 
     class Exact:
-        name, has_uncertainty = "exact", False
+        name, has_uncertainty, cv_rmse = "exact", False, None
 
         def __init__(self, j):
             self.j = j
 
         def predict(self, Z):
             return Z[:, self.j], None
+
+        predict_joint = predict
 
     p = moo.get_problem("zdt1", n_var=2)
     alg = LINAS(**FAST)
@@ -100,6 +102,37 @@ def test_batch_follows_hypervolume_improvement():
     gain = [moocore.hypervolume(torch.cat([Y, torch.as_tensor(c)[None]]).numpy(), ref=[1.1, 1.1]) - base for c in C]
     assert int(pick[0]) == int(torch.tensor(gain).argmax())
     assert int(pick[1]) != int(pick[0])
+
+
+def test_batch_does_not_repeat_a_correlated_twin():
+    """Two candidates whose draws move together (one uncertain objective, fully correlated) are
+    one bet: once the first is picked, the second adds nothing in any draw, so the greedy batch
+    takes the distinct candidate next. (Picking on the mean, with independent draws per
+    candidate, takes the twin: the distinct one is dominated by the first pick's mean.)"""
+    from moo.algorithms.linas import PredictedProblem
+
+    class Correlated:
+        name, has_uncertainty, cv_rmse = "correlated", True, None
+
+        def __init__(self, j, root):
+            self.j, self.root = j, root
+
+        def predict(self, Z):
+            return Z[:, self.j], self.root.abs().sum(-1)
+
+        def predict_joint(self, Z):
+            return Z[:, self.j], self.root
+
+    p = moo.get_problem("zdt1", n_var=2)
+    alg = LINAS(**{**FAST, "n_mc": 256})
+    alg.setup(p, seed=0, device="cpu", budget=30)
+    pool = torch.tensor([[0.5, 0.5], [0.5, 0.5], [0.6, 0.6]], dtype=torch.float64)  # twin, twin, distinct
+    models = [Correlated(0, torch.tensor([[0.3], [0.3], [0.0]], dtype=torch.float64)),
+              Correlated(1, torch.zeros(3, 1, dtype=torch.float64))]
+    surrogate = PredictedProblem(p, models, lambda X: X)
+    Y = torch.tensor([[0.0, 1.0], [1.0, 0.0]], dtype=torch.float64)
+    pick = alg._greedy_ehvi(surrogate, pool, Y, 2).tolist()
+    assert pick[0] in (0, 1) and pick[1] == 2
 
 
 def test_default_features_and_new_rows():
@@ -163,6 +196,15 @@ def test_predictors_without_uncertainty_get_their_cross_validated_rmse():
     assert float(std.min()) > 0
     _, std0 = PredictedProblem(p, models, features).predict(X[:4])
     assert torch.equal(std0, torch.zeros_like(std0))
+    # their joint draws: independent across rows, with that spread around the mean
+    surrogate = PredictedProblem(p, models, features, residual_std=True)
+    draws = surrogate.sample(X[:4], 20000, torch.Generator().manual_seed(0))  # [S, 4, 2]
+    mean = surrogate.predict(X[:4])[0]
+    assert draws.shape == (20000, 4, 2)
+    torch.testing.assert_close(draws.mean(0), mean, rtol=0, atol=0.05 * float(std.max()))
+    torch.testing.assert_close(draws.std(0), std, rtol=0.03, atol=0)
+    corr = torch.corrcoef(draws[:, :, 0].T)
+    assert float((corr - torch.eye(4, dtype=corr.dtype)).abs().max()) < 0.05
 
 
 class CheapCostly(Costly):

@@ -37,3 +37,20 @@ def test_scores_do_not_depend_on_the_other_runs_and_match_moocore():
         F[:, list(cols)] = np.log10(F[:, list(cols)])
         expected = moocore.hypervolume((F - lo) / (hi - lo), ref=[1.1, 1.1, 1.1])
         assert alone["linas"]["hv_per_seed"][0] == pytest.approx(expected, rel=1e-10)
+
+
+def test_evaluations_to_reach_random_search_per_seed_and_by_the_mean_curve():
+    """Two linas seeds whose curves cross random search's final mean at different points: the
+    per-seed counts and the mean curve's count, from hypervolumes checked by hand."""
+    def run(method, seed, errors):
+        # one point per evaluation at fixed MACs and latency: HV grows as the error falls
+        return {"method": method, "seed": seed, "seconds": 1.0,
+                "F": [[e, 896.0, 0.2] for e in errors]}
+
+    runs = [run("random", 0, [0.5] * 20), run("random", 1, [0.5] * 20),
+            run("linas", 0, [0.9] * 5 + [0.4] * 15), run("linas", 1, [0.9] * 15 + [0.45] * 5)]
+    t = summarize(runs, every=5, budget=20)["table"]
+    # random reaches error 0.5; linas seed 0 beats it after 10 evaluations (curve points at 5, 10, ...),
+    # seed 1 after 20; the mean curve first passes it at 20 (at 10 and 15: mean of 0.4 and 0.9)
+    assert t["linas"]["evals_to_random_final_hv"] == [10, 20]
+    assert t["linas"]["evals_to_random_final_hv_mean_curve"] == 20

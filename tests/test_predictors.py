@@ -54,6 +54,25 @@ def test_mlp_ensemble_is_reproducible_and_disagrees_off_data():
     assert float(p1.predict(far)[1]) > float(p1.predict(X)[1].mean())
 
 
+@pytest.mark.parametrize("name", sorted(PREDICTORS))
+def test_joint_prediction_agrees_with_the_marginal_one(name):
+    X, y = data(40)
+    Xt = torch.cat([data(8, seed=1)[0], X[:1] + 1e-4])  # the last row: a near twin of a training point
+    model = make_predictor(name, torch.Generator().manual_seed(0)).fit(X, y)
+    mean, std = model.predict(Xt)
+    jmean, root = model.predict_joint(Xt)
+    torch.testing.assert_close(jmean, mean)
+    if std is None:
+        assert root is None
+        return
+    cov = root @ root.T
+    torch.testing.assert_close(cov.diagonal(), std ** 2, rtol=1e-5, atol=1e-10)
+    # draws of the joint distribution have the covariance R R^T
+    eps = torch.randn(20000, root.shape[1], generator=torch.Generator().manual_seed(0), dtype=root.dtype)
+    draws = eps @ root.T
+    torch.testing.assert_close(draws.T.cov(), cov, rtol=0, atol=0.05 * float(cov.diagonal().max()))
+
+
 def test_selection_prefers_the_model_that_ranks_a_nonlinear_target():
     X, y = data(80, d=2, f=lambda X: torch.sin(9 * X[:, 0]))
     g = torch.Generator().manual_seed(0)

@@ -34,6 +34,24 @@ def test_closed_form_posterior_equals_botorch(m):
     torch.testing.assert_close(g_ours, g_ref, rtol=1e-6, atol=1e-8)
 
 
+@pytest.mark.parametrize("m", [1, 2])
+def test_closed_form_joint_covariance_equals_botorch(m):
+    gp, g = _fitted(m)
+    Xq = torch.rand(6, 3, generator=g, dtype=torch.float64) * 4 - 2
+    Xq = torch.cat([Xq, Xq[:1] + 1e-3])  # a near twin: strongly correlated with row 0
+    cov = gp.covariance(Xq)
+    mvn = gp.model.posterior(Xq).mvn
+    full = mvn.covariance_matrix  # [7 m, 7 m], objectives interleaved or in blocks
+    rows = [torch.arange(7) * m + j if m > 1 and mvn._interleaved else torch.arange(7) + 7 * j for j in range(m)]
+    ref = torch.stack([full[r][:, r] for r in rows])
+    scale = gp.model.outcome_transform.stdvs.reshape(m, 1, 1) ** 2
+    assert cov.shape == (m, 7, 7)
+    torch.testing.assert_close(cov / scale, ref / scale, rtol=0, atol=1e-8)
+    torch.testing.assert_close(cov.diagonal(dim1=-2, dim2=-1), gp.predict(Xq)[1].T ** 2, rtol=1e-6, atol=1e-10)
+    corr = cov[:, 0, 6] / (cov[:, 0, 0] * cov[:, 6, 6]).sqrt()
+    assert bool((corr > 0.99).all())
+
+
 def test_closed_form_interpolates_and_is_uncertain_away_from_data():
     gp, _ = _fitted(2)
     X = gp.model.train_inputs[0][0] * 4 - 2  # the training points, back in the box
