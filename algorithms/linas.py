@@ -15,9 +15,10 @@ One outer iteration (:meth:`LINAS.step`):
    candidates' objectives, each pick joining the front of every draw with its own value there.
    The draws are correlated across candidates where the predictor says so (the GP posterior
    covariance, the MLP ensemble's members), so a near twin of an earlier pick adds little and
-   the batch spreads out. A predictor without uncertainty (ridge, SVR) gets independent normal
-   residuals of its cross-validated root mean squared error, so that every objective's error
-   bar, noise the features cannot explain included, drives exploration.
+   the batch spreads out. A predictor without uncertainty (ridge, SVR) gets normal residuals of
+   its cross-validated root mean squared error, so that every objective's error bar, noise the
+   features cannot explain included, drives exploration; they are correlated by an RBF kernel
+   on the features (scikit-learn's ``gamma="scale"``), so a near twin is mispredicted alike.
 
 The first iteration measures ``n_init`` random points. Defaults follow DyNAS-T's LINAS
 (population 50, the first population random, each iteration measuring a population's worth of
@@ -66,7 +67,7 @@ from moo.registry import register_algorithm
 
 from .evolutionary import NSGA2
 from .evolutionary.operators import VariableLayout, sample_uniform
-from .predictors import PREDICTORS, Predictor, select_predictor
+from .predictors import PREDICTORS, Predictor, psd_root, select_predictor
 
 
 def default_features(X: Tensor, problem: Problem) -> Tensor:
@@ -137,9 +138,9 @@ class PredictedProblem(Problem):
     def sample(self, X: Tensor, n_samples: int, generator: torch.Generator) -> Tensor:
         """``n_samples`` joint draws ``[n_samples, k, m]`` of the objectives of the rows of
         ``X [k, n_var]``: correlated across rows as each predictor's :meth:`Predictor.predict_joint`
-        says (GP posterior, MLP-ensemble members); a predictor without uncertainty gets independent
-        normal residuals of its ``cv_rmse`` if ``residual_std`` (else none); exact objectives are
-        the same in every draw."""
+        says (GP posterior, MLP-ensemble members); a predictor without uncertainty gets normal
+        residuals of its ``cv_rmse`` if ``residual_std`` (else none), correlated across rows by its
+        :meth:`Predictor.residual_correlation`; exact objectives are the same in every draw."""
         Z = self.features(X)
         known = iter(self.exact(X).to(Z).unbind(-1)) if None in self.models else None
         draws = []
@@ -149,7 +150,9 @@ class PredictedProblem(Problem):
                 continue
             mean, root = model.predict_joint(Z)
             if root is None:
-                root = torch.full_like(mean, self._residual(model)).diag()
+                spread = self._residual(model)
+                root = (spread * psd_root(model.residual_correlation(Z)).to(mean) if spread > 0
+                        else torch.zeros_like(mean).unsqueeze(-1))
             eps = torch.randn(n_samples, root.shape[1], generator=generator, dtype=root.dtype,
                               device=generator.device).to(root.device)
             draws.append(mean + eps @ root.T)
@@ -183,7 +186,8 @@ class LINAS(Algorithm):
             log_objectives: indices of objectives fitted and compared as ``log10`` (they must
                 be positive); ``None``: the problem's ``log_objectives`` if it has them, else none.
             residual_std: give predictors without their own uncertainty their cross-validated
-                RMSE as a constant standard deviation (else the improvement is deterministic).
+                RMSE as a constant standard deviation (else their objectives enter the improvement
+                at their predicted means).
             use_cheap: compute the objectives the problem lists in ``cheap_objectives`` exactly
                 with its ``evaluate_cheap(X)`` in the inner search, instead of predicting them.
         """
@@ -350,18 +354,19 @@ class LINAS(Algorithm):
         samples = surrogate.sample(pool, c.n_mc, self.generator)  # [S, k, m]
         if ref is None:
             ref = torch.full((Y.shape[1],), 1.0 + c.ref_offset, dtype=Y.dtype, device=Y.device)
-        measured = Y[non_dominated_mask(Y)]
-        front = measured.expand(c.n_mc, -1, -1)
+        front = Y[non_dominated_mask(Y)].expand(c.n_mc, -1, -1)
+        mean = surrogate.predict(pool)[0]
+        measured = front[0]
+        tiny = 1e-12 * float((ref - measured.min(0).values).prod())  # round-off of a twin's gain
         taken = torch.zeros(pool.shape[0], dtype=torch.bool, device=pool.device)
         picks = []
         for _ in range(n):
             ehvi = hv_improvement(samples, front, ref).mean(0)
             ehvi = torch.where(taken, torch.full_like(ehvi, -1.0), ehvi)
             i = int(ehvi.argmax())
-            if float(ehvi[i]) <= 0.0:
+            if float(ehvi[i]) <= tiny:
                 # nothing improves the front: the candidate closest to being non-dominated,
                 # i.e. with the smallest shift max_p min_j (c_j - p_j) that escapes dominance
-                mean = surrogate.predict(pool)[0]
                 gap = (mean.unsqueeze(1) - measured.unsqueeze(0)).min(-1).values.max(-1).values
                 i = int(torch.where(taken, torch.full_like(gap, float("inf")), gap).argmin())
             picks.append(i)

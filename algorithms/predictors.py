@@ -40,6 +40,14 @@ def one_thread():
         torch.set_num_threads(threads)
 
 
+def psd_root(cov: Tensor) -> Tensor:
+    """A factor ``R`` with ``R R^T = cov`` for a symmetric positive semi-definite ``cov [k, k]``,
+    by eigen-decomposition (negative round-off eigenvalues clipped): a Cholesky factorization
+    fails where near-duplicate candidates make ``cov`` numerically singular."""
+    eigenvalues, vectors = torch.linalg.eigh((cov + cov.T) / 2)
+    return vectors * eigenvalues.clamp_min(0).sqrt()
+
+
 class Predictor:
     """One objective's predictor: :meth:`fit` on ``(X [n, d], y [n])``, :meth:`predict` gives
     ``(mean [k], std [k] or None)``. ``has_uncertainty`` says whether ``std`` is returned;
@@ -78,15 +86,30 @@ class Predictor:
     def _predict(self, X: Tensor) -> tuple[Tensor, Tensor | None]:
         raise NotImplementedError
 
+    def residual_correlation(self, X: Tensor) -> Tensor:
+        """Correlation ``[k, k]`` of this predictor's errors at the rows of ``X``, for a predictor
+        without uncertainty whose error bar is a constant (its ``cv_rmse``): the identity here
+        (independent errors)."""
+        return torch.eye(X.shape[0], dtype=torch.float64, device=X.device)
+
     def _predict_joint(self, X: Tensor) -> tuple[Tensor, Tensor | None]:
         mean, std = self._predict(X)
         return mean, None if std is None else torch.diag(std)
 
 
 class _SklearnPredictor(Predictor):
+    """A scikit-learn regressor (no uncertainty of its own). Its errors are taken as correlated
+    by the RBF kernel ``exp(-gamma |x - x'|^2)`` with scikit-learn's ``gamma="scale"``,
+    ``1 / (d Var(X_train))`` (the SVR's own kernel): an architecture and its near twin are
+    mispredicted alike, two unrelated ones independently."""
+
     def _fit(self, X: Tensor, z: Tensor) -> None:
         self.model = self._make().fit(X.cpu().numpy(), z.cpu().numpy())
-        self._device = X.device
+        self._gamma = 1.0 / (X.shape[1] * float(X.var(unbiased=False)) or 1.0)
+
+    def residual_correlation(self, X: Tensor) -> Tensor:
+        X = X.to(torch.float64)
+        return torch.exp(-self._gamma * torch.cdist(X, X).pow(2))
 
     def _predict(self, X: Tensor) -> tuple[Tensor, None]:
         out = self.model.predict(X.detach().cpu().numpy())
@@ -157,9 +180,7 @@ class GPPredictor(Predictor):
         with torch.no_grad():
             mean, _ = self.gp.predict(X)
             cov = self.gp.covariance(X)[0]
-        # eigen-decomposition, not Cholesky: near-duplicate candidates make cov numerically singular
-        eigenvalues, vectors = torch.linalg.eigh((cov + cov.T) / 2)
-        return mean.squeeze(-1), vectors * eigenvalues.clamp_min(0).sqrt()
+        return mean.squeeze(-1), psd_root(cov)
 
 
 class MLPEnsemblePredictor(Predictor):
@@ -172,6 +193,9 @@ class MLPEnsemblePredictor(Predictor):
 
     def __init__(self, *, generator: torch.Generator, n_members: int = 5, hidden: int = 32,
                  steps: int = 200, lr: float = 1e-2, weight_decay: float = 1e-3):
+        if isinstance(n_members, bool) or not isinstance(n_members, int) or n_members < 2:
+            raise MooValueError(f"n_members must be an integer >= 2 (their spread is the uncertainty), "
+                                f"got {n_members!r}")
         self.generator = generator
         self.n_members, self.hidden, self.steps = n_members, hidden, steps
         self.lr, self.weight_decay = lr, weight_decay
@@ -204,7 +228,9 @@ class MLPEnsemblePredictor(Predictor):
         return P.mean(0), P.std(0)
 
     def _predict_joint(self, X: Tensor) -> tuple[Tensor, Tensor]:
-        """The members' sample covariance across rows: ``R = (P - mean)^T / sqrt(K - 1)``."""
+        """The members' sample covariance across rows: ``R = (P - mean)^T / sqrt(K - 1)``, of
+        rank ``K - 1`` at most (4 with the default 5 members), so rows far apart can come out
+        strongly correlated too: what a small ensemble can say."""
         with torch.no_grad():
             P = self._forward(X)
         mean = P.mean(0)

@@ -207,7 +207,7 @@ def plot(runs: list[dict], summary: dict[str, dict], path_curves: Path, path_fro
 def write_markdown(summary: dict[str, dict], runs: list[dict], args, wall: float, path: Path) -> None:
     lines = [
         "# NAS on digits: predictor-assisted search vs NSGA-II vs random search"
-        + (f" ({args.label} seeds {args.seeds_used[0]}-{args.seeds_used[-1]})" if args.label else ""),
+        + (f" ({args.label} seeds {', '.join(map(str, args.seeds_used))})" if args.label else ""),
         "",
         f"`nas-digits`, objectives {', '.join(OBJECTIVES)}; budget {args.budget} true evaluations, "
         f"seeds {args.seeds_used}; linas: n_init {args.n_init}, batch {args.batch}, inner NSGA-II "

@@ -90,6 +90,8 @@ class ClosedFormGP:
     def covariance(self, X: Tensor) -> Tensor:
         """Joint posterior covariance of the latent function at the rows of ``X [N, d]``:
         ``[m, N, N]``, ``k(X, X) - v^T v`` with ``v = L^-1 k(Z, X)``, in the outcome's units."""
+        if X.dim() != 2:
+            raise MooValueError(f"covariance needs X [N, d], got shape {tuple(X.shape)}")
         Zq = ((X - self.lower) / self.span).unsqueeze(0) / self.lengthscale
         kq = self.outputscale.unsqueeze(-1) * matern(Zq, self.Z, self.nu)  # [b, N, n]
         v = torch.linalg.solve_triangular(self.L, kq.transpose(-1, -2), upper=False)  # [b, n, N]

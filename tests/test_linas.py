@@ -104,32 +104,38 @@ def test_batch_follows_hypervolume_improvement():
     assert int(pick[1]) != int(pick[0])
 
 
-def test_batch_does_not_repeat_a_correlated_twin():
-    """Two candidates whose draws move together (one uncertain objective, fully correlated) are
-    one bet: once the first is picked, the second adds nothing in any draw, so the greedy batch
-    takes the distinct candidate next. (Picking on the mean, with independent draws per
-    candidate, takes the twin: the distinct one is dominated by the first pick's mean.)"""
+@pytest.mark.parametrize("source", ["joint", "residual"])
+def test_batch_does_not_repeat_a_correlated_twin(source):
+    """Two candidates whose draws move together are one bet: once the first is picked, the second
+    adds nothing in any draw, so the greedy batch takes the distinct candidate next. The draws
+    are correlated by the predictor's joint distribution (``joint``: a GP or an ensemble) or, for
+    a predictor without uncertainty, by its residual correlation over the features (``residual``:
+    ridge, SVR). Picking on the mean, or with independent draws per candidate, takes the twin."""
     from moo.algorithms.linas import PredictedProblem
 
     class Correlated:
-        name, has_uncertainty, cv_rmse = "correlated", True, None
+        name, has_uncertainty = "correlated", source == "joint"
 
-        def __init__(self, j, root):
-            self.j, self.root = j, root
+        def __init__(self, j, spread):
+            self.j, self.spread = j, spread
+            self.cv_rmse = None if source == "joint" else spread
 
         def predict(self, Z):
-            return Z[:, self.j], self.root.abs().sum(-1)
+            return Z[:, self.j], torch.full_like(Z[:, 0], self.spread) if source == "joint" else None
 
         def predict_joint(self, Z):
-            return Z[:, self.j], self.root
+            if source == "residual":
+                return Z[:, self.j], None
+            return Z[:, self.j], self.spread * torch.tensor([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]], dtype=Z.dtype)
+
+        def residual_correlation(self, Z):  # twins (distance 0) correlated 1, the third nearly independent
+            return torch.exp(-100 * torch.cdist(Z, Z).pow(2))
 
     p = moo.get_problem("zdt1", n_var=2)
     alg = LINAS(**{**FAST, "n_mc": 256})
     alg.setup(p, seed=0, device="cpu", budget=30)
     pool = torch.tensor([[0.5, 0.5], [0.5, 0.5], [0.6, 0.6]], dtype=torch.float64)  # twin, twin, distinct
-    models = [Correlated(0, torch.tensor([[0.3], [0.3], [0.0]], dtype=torch.float64)),
-              Correlated(1, torch.zeros(3, 1, dtype=torch.float64))]
-    surrogate = PredictedProblem(p, models, lambda X: X)
+    surrogate = PredictedProblem(p, [Correlated(0, 0.3), Correlated(1, 0.0)], lambda X: X, residual_std=True)
     Y = torch.tensor([[0.0, 1.0], [1.0, 0.0]], dtype=torch.float64)
     pick = alg._greedy_ehvi(surrogate, pool, Y, 2).tolist()
     assert pick[0] in (0, 1) and pick[1] == 2
@@ -196,15 +202,19 @@ def test_predictors_without_uncertainty_get_their_cross_validated_rmse():
     assert float(std.min()) > 0
     _, std0 = PredictedProblem(p, models, features).predict(X[:4])
     assert torch.equal(std0, torch.zeros_like(std0))
-    # their joint draws: independent across rows, with that spread around the mean
+    # their joint draws: that spread around the mean, correlated across rows as the RBF kernel
+    # exp(-gamma |z - z'|^2) with scikit-learn's gamma = 1 / (d Var(Z)) says
     surrogate = PredictedProblem(p, models, features, residual_std=True)
-    draws = surrogate.sample(X[:4], 20000, torch.Generator().manual_seed(0))  # [S, 4, 2]
-    mean = surrogate.predict(X[:4])[0]
+    rows = torch.cat([X[:3], X[:1]])  # the last row repeats the first
+    draws = surrogate.sample(rows, 20000, torch.Generator().manual_seed(0))  # [S, 4, 2]
+    mean = surrogate.predict(rows)[0]
     assert draws.shape == (20000, 4, 2)
     torch.testing.assert_close(draws.mean(0), mean, rtol=0, atol=0.05 * float(std.max()))
     torch.testing.assert_close(draws.std(0), std, rtol=0.03, atol=0)
-    corr = torch.corrcoef(draws[:, :, 0].T)
-    assert float((corr - torch.eye(4, dtype=corr.dtype)).abs().max()) < 0.05
+    Zr = features(rows)
+    expected = torch.exp(-torch.cdist(Zr, Zr).pow(2) / (Z.shape[1] * Z.var(unbiased=False)))
+    torch.testing.assert_close(torch.corrcoef(draws[:, :, 0].T), expected, rtol=0, atol=0.03)
+    assert float(expected[0, 3]) == pytest.approx(1.0) and float(expected[0, 1]) < 0.9
 
 
 class CheapCostly(Costly):

@@ -40,17 +40,21 @@ def test_scores_do_not_depend_on_the_other_runs_and_match_moocore():
 
 
 def test_evaluations_to_reach_random_search_per_seed_and_by_the_mean_curve():
-    """Two linas seeds whose curves cross random search's final mean at different points: the
-    per-seed counts and the mean curve's count, from hypervolumes checked by hand."""
+    """Three linas seeds: two beat random search's final mean early, one never does, and the mean
+    of their curves passes it in between, at a point that is neither the first, the last nor
+    an average of the per-seed counts, nor the end of the budget."""
     def run(method, seed, errors):
-        # one point per evaluation at fixed MACs and latency: HV grows as the error falls
-        return {"method": method, "seed": seed, "seconds": 1.0,
-                "F": [[e, 896.0, 0.2] for e in errors]}
+        # one point per evaluation at the smallest MACs and fixed latency: HV grows as the error falls
+        return {"method": method, "seed": seed, "seconds": 1.0, "F": [[e, 896.0, 0.2] for e in errors]}
 
-    runs = [run("random", 0, [0.5] * 20), run("random", 1, [0.5] * 20),
-            run("linas", 0, [0.9] * 5 + [0.4] * 15), run("linas", 1, [0.9] * 15 + [0.45] * 5)]
-    t = summarize(runs, every=5, budget=20)["table"]
-    # random reaches error 0.5; linas seed 0 beats it after 10 evaluations (curve points at 5, 10, ...),
-    # seed 1 after 20; the mean curve first passes it at 20 (at 10 and 15: mean of 0.4 and 0.9)
-    assert t["linas"]["evals_to_random_final_hv"] == [10, 20]
+    runs = [run("random", 0, [0.5] * 25), run("random", 1, [0.5] * 25),
+            run("linas", 0, [0.9] * 5 + [0.4] * 20), run("linas", 1, [0.9] * 5 + [0.4] * 20),
+            run("linas", 2, [0.9] * 15 + [0.55] * 10)]
+    t = summarize(runs, every=5, budget=25)["table"]
+    lo, hi = bounds(())
+    box = (1.1 - (896.0 - lo[1]) / (hi[1] - lo[1])) * (1.1 - (0.2 - lo[2]) / (hi[2] - lo[2]))
+    assert t["random"]["hv_mean"] == pytest.approx((1.1 - 0.5) * box, rel=1e-12)
+    # HV per unit box: random 0.6; linas seeds 0 and 1 reach 0.7 at 10 evaluations, seed 2 stays
+    # below (0.2, then 0.55). The mean curve: 0.533 at 10 and 15, 0.65 from 20 on.
+    assert t["linas"]["evals_to_random_final_hv"] == [10, 10, None]
     assert t["linas"]["evals_to_random_final_hv_mean_curve"] == 20

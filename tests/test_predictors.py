@@ -55,22 +55,28 @@ def test_mlp_ensemble_is_reproducible_and_disagrees_off_data():
 
 
 @pytest.mark.parametrize("name", sorted(PREDICTORS))
-def test_joint_prediction_agrees_with_the_marginal_one(name):
+def test_joint_prediction_agrees_with_the_marginal_one_and_correlates_twins(name):
     X, y = data(40)
-    Xt = torch.cat([data(8, seed=1)[0], X[:1] + 1e-4])  # the last row: a near twin of a training point
+    Xt = data(8, seed=1)[0]
+    Xt = torch.cat([Xt, Xt[:1] + 1e-4])  # the last row: a near twin of the first
     model = make_predictor(name, torch.Generator().manual_seed(0)).fit(X, y)
     mean, std = model.predict(Xt)
     jmean, root = model.predict_joint(Xt)
     torch.testing.assert_close(jmean, mean)
-    if std is None:
+    if std is None:  # ridge, SVR: errors correlated by the RBF kernel on the features
         assert root is None
-        return
-    cov = root @ root.T
-    torch.testing.assert_close(cov.diagonal(), std ** 2, rtol=1e-5, atol=1e-10)
-    # draws of the joint distribution have the covariance R R^T
-    eps = torch.randn(20000, root.shape[1], generator=torch.Generator().manual_seed(0), dtype=root.dtype)
-    draws = eps @ root.T
-    torch.testing.assert_close(draws.T.cov(), cov, rtol=0, atol=0.05 * float(cov.diagonal().max()))
+        corr = model.residual_correlation(Xt)
+        gamma = 1.0 / (X.shape[1] * X.var(unbiased=False))
+        torch.testing.assert_close(corr, torch.exp(-gamma * torch.cdist(Xt, Xt).pow(2)))
+    else:
+        cov = root @ root.T
+        torch.testing.assert_close(cov.diagonal(), std ** 2, rtol=1e-5, atol=1e-10)
+        corr = cov / (std.unsqueeze(0) * std.unsqueeze(1))
+        if name == "mlp":  # the members' own covariance across the rows
+            P = model._forward(Xt) * model._sigma
+            torch.testing.assert_close(cov, torch.cov(P.T), rtol=1e-6, atol=1e-12)
+    assert float(corr[0, -1]) > 0.99  # the twins move together
+    assert float(corr[0, 1:-1].abs().min()) < 0.9  # not every row does
 
 
 def test_selection_prefers_the_model_that_ranks_a_nonlinear_target():
@@ -94,6 +100,8 @@ def test_bad_inputs_raise():
         make_predictor("xgboost", g)
     with pytest.raises(moo.MooValueError, match="candidates"):
         select_predictor(X, y, candidates=("ridge", "forest"), generator=g)
+    with pytest.raises(moo.MooValueError, match="n_members"):
+        MLPEnsemblePredictor(generator=g, n_members=1)
 
 
 def test_selection_reports_the_out_of_fold_rmse_of_the_chosen_predictor():
