@@ -348,8 +348,8 @@ class LINAS(Algorithm):
         ``1 + ref_offset``): sequential greedy q-EHVI (Daulton et al., NeurIPS 2020) on
         ``n_mc`` joint draws of the pool's objectives (:meth:`PredictedProblem.sample`). Each pick
         joins the front of every draw with its value in that draw, so a later candidate scores
-        what it adds given the earlier picks; one correlated with an earlier pick (a near twin
-        under a GP or an ensemble) adds little, and the batch spreads out."""
+        what it adds given the earlier picks; one correlated with an earlier pick (a near twin,
+        under any of the predictors) adds little, and the batch spreads out."""
         c = self.config
         samples = surrogate.sample(pool, c.n_mc, self.generator)  # [S, k, m]
         if ref is None:
