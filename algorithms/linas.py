@@ -135,20 +135,22 @@ class PredictedProblem(Problem):
         ``residual_std`` (and it has one), else 0."""
         return model.cv_rmse if self.residual_std and model.cv_rmse is not None else 0.0
 
-    def sample(self, X: Tensor, n_samples: int, generator: torch.Generator) -> Tensor:
-        """``n_samples`` joint draws ``[n_samples, k, m]`` of the objectives of the rows of
-        ``X [k, n_var]``: correlated across rows as each predictor's :meth:`Predictor.predict_joint`
+    def sample(self, X: Tensor, n_samples: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+        """The predicted means ``[k, m]`` (those of :meth:`predict`) and ``n_samples`` joint draws
+        ``[n_samples, k, m]`` of the objectives of the rows of ``X [k, n_var]``: correlated across rows as each predictor's :meth:`Predictor.predict_joint`
         says (GP posterior, MLP-ensemble members); a predictor without uncertainty gets normal
         residuals of its ``cv_rmse`` if ``residual_std`` (else none), correlated across rows by its
         :meth:`Predictor.residual_correlation`; exact objectives are the same in every draw."""
         Z = self.features(X)
         known = iter(self.exact(X).to(Z).unbind(-1)) if None in self.models else None
-        draws = []
+        means, draws = [], []
         for model in self.models:
             if model is None:
-                draws.append(next(known).expand(n_samples, -1))
+                means.append(next(known))
+                draws.append(means[-1].expand(n_samples, -1))
                 continue
             mean, root = model.predict_joint(Z)
+            means.append(mean)
             if root is None:
                 spread = self._residual(model)
                 root = (spread * psd_root(model.residual_correlation(Z)).to(mean) if spread > 0
@@ -156,7 +158,7 @@ class PredictedProblem(Problem):
             eps = torch.randn(n_samples, root.shape[1], generator=generator, dtype=root.dtype,
                               device=generator.device).to(root.device)
             draws.append(mean + eps @ root.T)
-        return torch.stack(draws, -1).to(X.dtype)
+        return torch.stack(means, -1).to(X.dtype), torch.stack(draws, -1).to(X.dtype)
 
     def _evaluate(self, X: Tensor) -> Tensor:
         return self.predict(X)[0]
@@ -351,11 +353,10 @@ class LINAS(Algorithm):
         what it adds given the earlier picks; one correlated with an earlier pick (a near twin,
         under any of the predictors) adds little, and the batch spreads out."""
         c = self.config
-        samples = surrogate.sample(pool, c.n_mc, self.generator)  # [S, k, m]
+        mean, samples = surrogate.sample(pool, c.n_mc, self.generator)  # [k, m], [S, k, m]
         if ref is None:
             ref = torch.full((Y.shape[1],), 1.0 + c.ref_offset, dtype=Y.dtype, device=Y.device)
         front = Y[non_dominated_mask(Y)].expand(c.n_mc, -1, -1)
-        mean = surrogate.predict(pool)[0]
         measured = front[0]
         tiny = 1e-12 * float((ref - measured.min(0).values).prod())  # round-off of a twin's gain
         taken = torch.zeros(pool.shape[0], dtype=torch.bool, device=pool.device)

@@ -75,13 +75,19 @@ class ClosedFormGP:
         tf = model.outcome_transform
         self.y_mean, self.y_std = tf.means.detach().reshape(b), tf.stdvs.detach().reshape(b)
 
+    def _cross(self, X: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """For query rows ``X [N, d]``: their scaled inputs ``Zq [b, N, d]``, the cross-covariance
+        ``k = k(Zq, Z) [b, N, n]`` with the training points and ``v = L^-1 k^T [b, n, N]``."""
+        Zq = ((X - self.lower) / self.span).unsqueeze(0) / self.lengthscale
+        k = self.outputscale.unsqueeze(-1) * matern(Zq, self.Z, self.nu)
+        v = torch.linalg.solve_triangular(self.L, k.transpose(-1, -2), upper=False)
+        return Zq, k, v
+
     def __call__(self, X: Tensor) -> tuple[Tensor, Tensor]:
         """Posterior mean and variance of ``X [..., d]``, each ``[..., m]``."""
         lead = X.shape[:-1]
-        Zq = ((X.reshape(-1, X.shape[-1]) - self.lower) / self.span).unsqueeze(0) / self.lengthscale
-        k = self.outputscale.unsqueeze(-1) * matern(Zq, self.Z, self.nu)  # [b, N, n]
+        _, k, v = self._cross(X.reshape(-1, X.shape[-1]))
         mean = self.constant + (k @ self.alpha.unsqueeze(-1)).squeeze(-1)  # [b, N]
-        v = torch.linalg.solve_triangular(self.L, k.transpose(-1, -2), upper=False)  # [b, n, N]
         var = (self.outputscale - v.pow(2).sum(-2)).clamp_min(MIN_VARIANCE)
         mean = mean * self.y_std.unsqueeze(-1) + self.y_mean.unsqueeze(-1)
         var = var * self.y_std.pow(2).unsqueeze(-1)
@@ -92,9 +98,7 @@ class ClosedFormGP:
         ``[m, N, N]``, ``k(X, X) - v^T v`` with ``v = L^-1 k(Z, X)``, in the outcome's units."""
         if X.dim() != 2:
             raise MooValueError(f"covariance needs X [N, d], got shape {tuple(X.shape)}")
-        Zq = ((X - self.lower) / self.span).unsqueeze(0) / self.lengthscale
-        kq = self.outputscale.unsqueeze(-1) * matern(Zq, self.Z, self.nu)  # [b, N, n]
-        v = torch.linalg.solve_triangular(self.L, kq.transpose(-1, -2), upper=False)  # [b, n, N]
+        Zq, _, v = self._cross(X)
         cov = self.outputscale.unsqueeze(-1) * matern(Zq, Zq, self.nu) - v.transpose(-1, -2) @ v
         return cov * self.y_std.pow(2).reshape(-1, 1, 1)
 

@@ -206,8 +206,8 @@ def test_predictors_without_uncertainty_get_their_cross_validated_rmse():
     # exp(-gamma |z - z'|^2) with scikit-learn's gamma = 1 / (d Var(Z)) says
     surrogate = PredictedProblem(p, models, features, residual_std=True)
     rows = torch.cat([X[:3], X[:1]])  # the last row repeats the first
-    draws = surrogate.sample(rows, 20000, torch.Generator().manual_seed(0))  # [S, 4, 2]
-    mean = surrogate.predict(rows)[0]
+    mean, draws = surrogate.sample(rows, 20000, torch.Generator().manual_seed(0))  # [4, 2], [S, 4, 2]
+    assert torch.equal(mean, surrogate.predict(rows)[0])
     assert draws.shape == (20000, 4, 2)
     torch.testing.assert_close(draws.mean(0), mean, rtol=0, atol=0.05 * float(std.max()))
     torch.testing.assert_close(draws.std(0), std, rtol=0.03, atol=0)
