@@ -16,9 +16,9 @@ values are snapped inside the function:
 Problems with a snapped variable are not differentiable; the others are, written in torch
 (``abs``/``max`` and the violation's kink are non-smooth points, as in the formulas).
 
-One difference from the suite's Python file: its RE22 table reads ``3,10`` (a typo that adds the
-two values 3 and 10); the table of bar areas has ``3.10`` there, as jMetalPy's and DESDEO's
-implementations of RE22 have, and so do we.
+RE22's table of bar areas is the suite's own, as its C, Java, MATLAB and Python code all write it:
+``..., 3.08, 3,10, 3.16, ...``, that is the two values 3 and 10 where the source's table has 3.10
+(see :class:`RE22`). We keep it because the suite's published front was computed with it.
 
 Ideal and nadir points (``normalize=True`` maps by them): the suite's published files where they
 bracket its current reference front (RE22–RE25, RE31–RE37, RE41). For RE21, RE42, RE61 and RE91
@@ -41,9 +41,11 @@ from moo.problem import Problem
 from moo.registry import register_problem
 from moo.problems._common import load_front
 
+# The suite's RE22 list, in its order: "3.0, 10.0" after 3.08 is its "3,10" (see RE22); the order is
+# kept so that ties between two table values go to the same one as the suite's first-index argmin.
 RE22_TABLE = (0.20, 0.31, 0.40, 0.44, 0.60, 0.62, 0.79, 0.80, 0.88, 0.93, 1.0, 1.20, 1.24, 1.32, 1.40,
               1.55, 1.58, 1.60, 1.76, 1.80, 1.86, 2.0, 2.17, 2.20, 2.37, 2.40, 2.48, 2.60, 2.64, 2.79,
-              2.80, 3.0, 3.08, 3.10, 3.16, 3.41, 3.52, 3.60, 3.72, 3.95, 3.96, 4.0, 4.03, 4.20, 4.34,
+              2.80, 3.0, 3.08, 3.0, 10.0, 3.16, 3.41, 3.52, 3.60, 3.72, 3.95, 3.96, 4.0, 4.03, 4.20, 4.34,
               4.40, 4.65, 4.74, 4.80, 4.84, 5.0, 5.28, 5.40, 5.53, 5.72, 6.0, 6.16, 6.32, 6.60, 7.11,
               7.20, 7.80, 7.90, 8.0, 8.40, 8.69, 9.0, 9.48, 10.27, 11.0, 11.06, 11.85, 12.0, 13.0,
               14.0, 15.0)
@@ -119,7 +121,11 @@ class RE21(_RE):
 
 @register_problem("re22")
 class RE22(_RE):
-    """RE22 (RE2-3-2): reinforced concrete beam design; ``x1`` snapped to the suite's table of bar areas."""
+    """RE22 (RE2-3-2): reinforced concrete beam design; ``x1`` snapped to the suite's table of bar areas.
+
+    Paper vs code: the code's table reads ``3.08, 3,10, 3.16`` (areas 3 and 10, no 3.10; the paper's supplement prints
+    ``3, 1``, the source's table 3.10); moo follows the code, because the published front was computed with it.
+    """
 
     differentiable = False
     lower = (0.2, 0.0, 0.0)

@@ -78,10 +78,10 @@ def test_hand_computed_values():
 
 def test_discrete_variables_snap_as_the_suite_does():
     re22 = moo.get_problem("re22")
-    # x1 snaps to the nearest table value: 3.12 -> 3.10, 3.05 -> 3.08, 9.8 -> 9.48 (the suite's Python
-    # table has a typo "3,10" adding 10 to it; the C table and ours do not)
-    F = re22.evaluate(_t([3.12, 10.0, 30.0], [3.05, 10.0, 30.0], [9.8, 10.0, 30.0]))
-    np.testing.assert_allclose(F[:, 0].numpy(), [29.4 * v + 0.6 * 300 for v in (3.10, 3.08, 9.48)])
+    # x1 snaps to the nearest value of the suite's table: 3.05 -> 3.08, 3.3 -> 3.41, 9.5 -> 9.48
+    # (the suite's "3,10" is handled in test_re22_follows_the_suites_table)
+    F = re22.evaluate(_t([3.05, 10.0, 30.0], [3.3, 10.0, 30.0], [9.5, 10.0, 30.0]))
+    np.testing.assert_allclose(F[:, 0].numpy(), [29.4 * v + 0.6 * 300 for v in (3.08, 3.41, 9.48)])
     re23 = moo.get_problem("re23")
     assert re23.var_types == ("int", "int", "real", "real")
     a = re23.evaluate(_t([12.4, 7.6, 50.0, 100.0]))
@@ -97,6 +97,33 @@ def test_discrete_variables_snap_as_the_suite_does():
     assert re25.var_types == ("int", "real", "real")
     assert torch.equal(re25.evaluate(_t([10.3, 1.0, 0.2])), re25.evaluate(_t([10.0, 1.0, 0.207])))
     assert moo.get_problem("re35").var_types[2] == "int"
+
+
+def _re22_by_hand(area, width, depth):
+    """RE22 (reinforced concrete beam) written out from the formula: cost 29.4 A + 0.6 b h and the
+    summed violation of g1 = A h - 7.735 A^2 / b - 180 >= 0, g2 = 4 - h / b >= 0, for an area A
+    already taken from the table."""
+    cost = 29.4 * area + 0.6 * width * depth
+    g1 = area * depth - 7.735 * area ** 2 / width - 180.0
+    g2 = 4.0 - depth / width
+    return [cost, max(0.0, -g1) + max(0.0, -g2)]
+
+
+def test_re22_follows_the_suites_table():
+    """The suite's code (C, Java, MATLAB and Python alike) lists "3.08, 3,10, 3.16": the values 3 and
+    10, not 3.10, and its published front was computed with it. So 3.10 and 3.11 snap to 3.08 (not 3.10),
+    and 9.8, 10.0 and 10.1 to 10 (not 9.48 / 10.27). The areas below are picked by hand from the
+    table's neighbours: 3.08 | 3.16 (midpoint 3.12) and 9.48 | 10 | 10.27 (midpoints 9.74, 10.135)."""
+    p = moo.get_problem("re22")
+    X = _t([3.10, 10.0, 30.0], [3.11, 10.0, 30.0], [9.8, 10.0, 30.0], [10.0, 2.0, 10.0], [10.1, 5.0, 40.0],
+           [3.13, 10.0, 30.0], [9.7, 10.0, 30.0], [10.2, 10.0, 30.0])
+    areas = [3.08, 3.08, 10.0, 10.0, 10.0, 3.16, 9.48, 10.27]
+    expected = [_re22_by_hand(a, x2, x3) for a, (_, x2, x3) in zip(areas, X.tolist())]
+    # spelled out for two rows: (3.11, 10, 30) -> A = 3.08: cost 90.552 + 180, g1 = 92.4 - 7.3376...
+    # - 180 < 0, g2 = 1; (9.8, 10, 30) -> A = 10: cost 294 + 180 = 474, g1 = 300 - 77.35 - 180 > 0
+    assert expected[1] == pytest.approx([270.552, 180.0 - 3.08 * 30.0 + 7.735 * 3.08 ** 2 / 10.0])
+    assert expected[2] == pytest.approx([474.0, 0.0])
+    np.testing.assert_allclose(p.evaluate(X).numpy(), np.array(expected), rtol=1e-12, atol=1e-12)
 
 
 def test_re91_noise_is_a_seeded_function_of_x():
