@@ -15,10 +15,17 @@ one would.
 from __future__ import annotations
 
 import dataclasses
+import math
+import numbers
+import re
+import sys
+import types
+import typing
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal, Union
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -56,6 +63,279 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+#: seeds are integers in ``[0, SEED_LIMIT)``: what an SQLite ``INTEGER`` (the benchmark store) and
+#: ``torch.Generator.manual_seed`` both hold without aliasing (torch maps a negative seed onto a
+#: large unsigned one, and accepts up to ``2**64 - 1``, which SQLite cannot store)
+SEED_LIMIT = 2 ** 63
+
+
+def check_seed(seed) -> int:
+    """``seed`` as a Python int, or a moo error: it must be an integer (``int`` or a NumPy integer,
+    not a ``bool`` and not a float such as ``1.7``, which would be truncated) in
+    ``0 <= seed < 2**63``."""
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+        raise MooTypeError(f"seed must be an integer in [0, 2**63), got {seed!r} ({type(seed).__name__})")
+    seed = int(seed)
+    if not 0 <= seed < SEED_LIMIT:
+        raise MooValueError(f"seed must be an integer in [0, 2**63), got {seed}")
+    return seed
+
+
+def available_devices() -> list[str]:
+    """The devices this process can run on: ``"cpu"``, then ``"cuda:0"`` .. ``"cuda:N-1"`` and
+    ``"mps"`` where present."""
+    out = ["cpu"]
+    if torch.cuda.is_available():
+        out += [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        out.append("mps")
+    for kind in ("xpu",):
+        module = getattr(torch, kind, None)
+        if module is not None and module.is_available():
+            out += [f"{kind}:{i}" for i in range(module.device_count())]
+    return out
+
+
+def check_device(device=None) -> torch.device:
+    """``device`` as a :class:`torch.device` this process can use, or a moo error naming the
+    devices that are available.
+
+    ``None`` gives :func:`default_device` (CUDA when available, else CPU). A string must be a
+    device torch knows (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``); a CUDA (or MPS, XPU)
+    device must be present, and its index below the number of devices. A device given without
+    an index (``"cuda"``) is returned as given.
+    """
+    if device is None:
+        return default_device()
+    if isinstance(device, torch.device):
+        dev = device
+    elif isinstance(device, str):
+        try:
+            dev = torch.device(device)
+        except (RuntimeError, ValueError):
+            raise MooValueError(f"device {device!r} is not a device name (names look like 'cpu', 'cuda', "
+                                f"'cuda:1'); available devices: {', '.join(available_devices())}") from None
+    else:
+        raise MooTypeError(f"device must be a string such as 'cpu' or 'cuda:0', a torch.device or None, "
+                           f"got {type(device).__name__}")
+    available = available_devices()
+    if dev.type == "cpu":
+        return dev
+    if dev.type == "cuda":
+        present = torch.cuda.is_available()
+        count = torch.cuda.device_count() if present else 0
+    elif dev.type == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        present, count = mps is not None and mps.is_available(), 1
+    elif dev.type in ("xpu",):
+        module = getattr(torch, dev.type)
+        present = module.is_available()
+        count = module.device_count() if present else 0
+    else:
+        raise MooValueError(f"device {str(dev)!r} is not supported; available devices: {', '.join(available)}")
+    if not present:
+        raise MooValueError(f"device {str(dev)!r} is not available in this process; available devices: "
+                            f"{', '.join(available)}")
+    if dev.index is not None and dev.index >= count:
+        raise MooValueError(f"device {str(dev)!r} does not exist: this process sees {count} {dev.type} "
+                            f"device(s); available devices: {', '.join(available)}")
+    return dev
+
+
+# ---------------------------------------------------------------------------------- config checks
+#: names of integer options that count things: a negative value is refused (0 may mean "none")
+_COUNT_NAME = re.compile(r"^(n|num)_|_steps$|_samples$")
+#: names of integer options that size things: zero and negative values are refused
+_SIZE_NAME = re.compile(r"(^|_)size$|^batch")
+#: names of learning rates: zero and negative values are refused
+_LR_NAME = re.compile(r"(^|_)(lr|learning_rate)$")
+#: names of probabilities: values outside [0, 1] are refused
+_PROB_NAME = re.compile(r"^prob_|_prob$")
+
+_MISSING = object()
+
+
+def _is_real(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def _type_name(tp) -> str:
+    if tp is type(None):
+        return "None"
+    if isinstance(tp, type) and not typing.get_args(tp):
+        return tp.__name__
+    return str(tp).replace("typing.", "")
+
+
+def _check_value(value, tp, where: str, default=_MISSING) -> None:
+    """Raise a moo error unless ``value`` matches the annotation ``tp``. ``default`` (a default
+    value, for bare ``tuple``/``list`` annotations) tells the element kind: numbers when the
+    default holds numbers."""
+    def wrong(expected: str) -> MooTypeError:
+        return MooTypeError(f"{where} must be {expected}, got {value!r} ({type(value).__name__})")
+
+    if tp is Any or tp is object or isinstance(tp, (str, typing.ForwardRef, typing.TypeVar)):
+        return  # unknown or unresolvable: nothing to check
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin is Union or origin is types.UnionType:
+        if value is None and type(None) in args:
+            return
+        options = [a for a in args if a is not type(None)]
+        for option in options:
+            try:
+                _check_value(value, option, where, default)
+                return
+            except MooTypeError:
+                pass
+        expected = " or ".join(_type_name(a) for a in args)
+        raise wrong(expected)
+    if origin is Literal:
+        if not any(value == a and type(value) is type(a) for a in args):
+            raise MooValueError(f"{where} must be one of {list(args)}, got {value!r}")
+        return
+    if tp is bool:
+        if not isinstance(value, (bool, np.bool_)):
+            raise wrong("true or false (a bool)")
+        return
+    if tp is int:
+        if not _is_int(value):
+            raise wrong("an integer")
+        return
+    if tp is float:
+        if not _is_real(value):
+            raise wrong("a number")
+        return
+    if tp is str:
+        if not isinstance(value, str):
+            raise wrong("a string")
+        return
+    if tp in (tuple, list) or origin in (tuple, list):
+        # a list is accepted for a tuple (TOML, JSON and config_dict give lists) and vice versa
+        if not isinstance(value, (tuple, list)):
+            raise wrong(f"a list ({_type_name(tp)})")
+        if args and args[-1] is Ellipsis:
+            for i, item in enumerate(value):
+                _check_value(item, args[0], f"{where}, item {i},")
+        elif args and origin is tuple and args != ((),):
+            if len(value) != len(args):
+                raise MooValueError(f"{where} must have {len(args)} items ({_type_name(tp)}), got {value!r}")
+            for i, (item, arg) in enumerate(zip(value, args)):
+                _check_value(item, arg, f"{where}, item {i},")
+        elif args:  # list[X]
+            for i, item in enumerate(value):
+                _check_value(item, args[0], f"{where}, item {i},")
+        elif isinstance(default, (tuple, list)) and default and all(_is_real(d) for d in default):
+            kind = int if all(_is_int(d) for d in default) else float
+            for i, item in enumerate(value):
+                _check_value(item, kind, f"{where}, item {i},")
+        return
+    if tp is dict or origin is dict:
+        if not isinstance(value, dict):
+            raise wrong("a table (dict)")
+        return
+    check = origin if isinstance(origin, type) else tp
+    if isinstance(check, type):
+        try:
+            ok = isinstance(value, check)
+        except TypeError:
+            return
+        if not ok:
+            raise wrong(f"a {_type_name(tp)}")
+
+
+def _finite_everywhere(value) -> bool:
+    if _is_real(value):
+        return math.isfinite(value)
+    if isinstance(value, (tuple, list)):
+        return all(_finite_everywhere(v) for v in value)
+    return True
+
+
+def _check_range(name: str, value, default, where: str) -> None:
+    """The range rules the generic check can know from a field's name and default."""
+    if not _finite_everywhere(value) and _finite_everywhere(default):
+        raise MooValueError(f"{where} must be finite, got {value!r}")
+    if not _is_real(value):
+        return
+    positive_default = _is_real(default) and default > 0
+    if _is_int(value) and _SIZE_NAME.search(name) and positive_default and value <= 0:
+        raise MooValueError(f"{where} must be a positive integer, got {value!r}")
+    if _is_int(value) and _COUNT_NAME.search(name) and _is_real(default) and default >= 0 and value < 0:
+        raise MooValueError(f"{where} must be a non-negative integer, got {value!r}")
+    if _LR_NAME.search(name) and positive_default and value <= 0:
+        raise MooValueError(f"{where} must be a positive learning rate, got {value!r}")
+    if _PROB_NAME.search(name) and (default is None or _is_real(default) and 0 <= default <= 1) \
+            and not 0 <= value <= 1:
+        raise MooValueError(f"{where} must be a probability in [0, 1], got {value!r}")
+
+
+def _field_default(f: dataclasses.Field):
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
+        return f.default_factory()  # type: ignore[misc]
+    return _MISSING
+
+
+def _type_hints(cls) -> dict:
+    """The resolved annotations of a Config dataclass (strings under ``from __future__ import
+    annotations``); a field whose annotation cannot be resolved is left out (not checked)."""
+    try:
+        return typing.get_type_hints(cls)
+    except Exception:  # one unresolvable name: resolve field by field, per defining class
+        out = {}
+        for klass in reversed(cls.__mro__):
+            module = sys.modules.get(klass.__module__)
+            namespace = dict(vars(module)) if module is not None else {}
+            for name, annotation in vars(klass).get("__annotations__", {}).items():
+                if isinstance(annotation, str):
+                    try:
+                        annotation = eval(annotation, namespace, dict(vars(klass)))  # noqa: S307 (own source)
+                    except Exception:
+                        out.pop(name, None)
+                        continue
+                out[name] = annotation
+        return out
+
+
+def validate_config(config, owner: str = "algorithm") -> None:
+    """Check every field of the dataclass ``config`` against its type annotation and the range
+    rules below; raise :class:`~moo.errors.MooTypeError` (wrong type) or
+    :class:`~moo.errors.MooValueError` (bad value) naming the option, what was expected and what
+    came. A value equal to the field's default always passes.
+
+    Types: ``int`` (not ``bool``, not a float), ``float`` (an int or float, not ``bool``),
+    ``bool``, ``str``, ``X | None``, ``tuple[...]``/``list[...]`` (either a tuple or a list, items
+    checked; a bare ``tuple`` whose default holds numbers needs numbers), ``dict``, ``Literal``;
+    other annotations by ``isinstance``, unresolvable ones not at all.
+
+    Ranges: NaN and ±inf are refused (in lists too) unless the default is itself not finite;
+    an integer named like a size (``*_size``, ``pop_size``, ``batch*``) with a positive default
+    must be positive; one named like a count (``n_*``, ``num_*``, ``*_steps``, ``*_samples``) with
+    a non-negative default must not be negative (0 may mean "none", as ``n_local = 0``); a
+    learning rate (``lr``, ``*_lr``, ``learning_rate``) with a positive default must be positive;
+    a probability (``prob_*``, ``*_prob``) must lie in [0, 1]. Rules a solver needs beyond these
+    it checks itself.
+    """
+    hints = _type_hints(type(config))
+    for f in dataclasses.fields(config):
+        value, default = getattr(config, f.name), _field_default(f)
+        where = f"option {f.name!r} of {owner}"
+        try:
+            if default is not _MISSING and type(value) is type(default) and value == default:
+                continue  # the default passes as it is (bool(nan == nan) is False: still checked)
+        except Exception:  # an ambiguous comparison (an array): check it
+            pass
+        if f.name in hints:
+            _check_value(value, hints[f.name], where, default)
+        _check_range(f.name, value, None if default is _MISSING else default, where)
+
+
 class Algorithm:
     """Base class of every solver. See the module docstring for the contract."""
 
@@ -77,6 +357,7 @@ class Algorithm:
             raise MooValueError(f"unknown option(s) {unknown} for algorithm {self.name!r}; "
                                 f"known options: {sorted(known)}")
         self.config = dataclasses.replace(base, **overrides)
+        validate_config(self.config, f"algorithm {self.name!r}")
         self.problem: Problem | None = None
         self._replay: tuple[Tensor, Tensor] | None = None
 
@@ -88,9 +369,9 @@ class Algorithm:
             raise MooTypeError(f"problem must be a moo.Problem, got {type(problem).__name__}")
         if budget is not None:
             budget = check_budget(budget)
+        self.seed = check_seed(seed)
+        self.device = check_device(device)
         self.problem = problem
-        self.seed = int(seed)
-        self.device = torch.device(device) if device is not None else default_device()
         self.dtype = dtype
         self.budget = None if budget is None else int(budget)
         self.generator = torch.Generator(device=self.device).manual_seed(self.seed)

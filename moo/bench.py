@@ -31,11 +31,19 @@ same way. The format::
     config = { pop_size = 20 }           # optional, config overrides
     problems = ["zdt1"]                  # optional, run only on these problem labels
 
-A cell is one (problem, algorithm, seed). :func:`run_suite` runs the cells not yet in the store,
-in-process, on a local process pool (``workers > 1``, spawn context) or as Ray tasks
+A cell is one (problem, algorithm, seed). :func:`load_suite` checks the whole suite before any
+cell runs: it builds every problem with its evaluator (so an unknown or unavailable indicator and
+a reference point of the wrong length fail there), every algorithm with its config (wrong option
+types and values fail there) and checks the device. :func:`run_suite` runs the cells not yet in
+the store, in-process, on a local process pool (``workers > 1``, spawn context) or as Ray tasks
 (``ray=True``), and the driver alone writes each finished run into the store in one transaction
 (:mod:`moo.store`). Workers return plain data, so every path stores the same numbers for the
 same seeds.
+
+Several drivers may run one suite into one store at once (``moo bench`` twice, on one host or on
+several sharing the file): each claims a cell in the store just before computing it and leaves
+alone the cells another live driver has claimed, so no cell is computed twice; a driver that died
+(or stopped refreshing its claims for ``claim_timeout`` seconds) has its cells taken over.
 """
 from __future__ import annotations
 
@@ -50,10 +58,10 @@ import warnings
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
-from moo.errors import MooTypeError, MooValueError, UnknownNameError
-from moo.store import Store, cell_key
+from moo.errors import MooError, MooTypeError, MooValueError, UnknownNameError
+from moo.store import CLAIM_TIMEOUT_S, Claimant, ClaimKeeper, Store, cell_key
 
 log = logging.getLogger("moo.bench")
 
@@ -131,6 +139,30 @@ def suite_names() -> list[str]:
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
 
 
+def suite_descriptions() -> dict[str, str]:
+    """The shipped suites' descriptions by name (read from the files, without loading the suites)."""
+    folder = resources.files("moo.benchmarks") / "suites"
+    out = {}
+    for name in suite_names():
+        try:
+            doc = tomllib.loads((folder / f"{name}.toml").read_text())
+            out[name] = str(doc.get("description", ""))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            out[name] = f"(unreadable suite file: {exc})"
+    return out
+
+
+def _in_context(exc: MooError, where: str) -> MooError:
+    """``exc`` again, as the same moo error class, with ``where`` in front of its message."""
+    message = f"{where}: {exc}"
+    try:
+        out = type(exc)(message)
+    except TypeError:  # an error class with another constructor
+        out = (MooTypeError if isinstance(exc, TypeError) else MooValueError)(message)
+    out.__cause__ = exc
+    return out
+
+
 def _suite_path(name_or_path: str | os.PathLike) -> Path:
     path = Path(name_or_path)
     if path.is_file():
@@ -173,7 +205,7 @@ def _named_entry(entry, where: str, keys, table: str) -> dict:
     return value
 
 
-def _parse_problem(entry, i: int, budget: int) -> ProblemEntry:
+def _parse_problem(entry, i: int, budget: int, evaluator: dict) -> ProblemEntry:
     where = f"problems[{i}]"
     options = _named_entry(entry, where, _PROBLEM_KEYS, "options")
     from moo.registry import get_problem
@@ -181,7 +213,13 @@ def _parse_problem(entry, i: int, budget: int) -> ProblemEntry:
     normalize = entry.get("normalize", False)
     if not isinstance(normalize, bool):
         raise MooValueError(f"{where}.normalize must be true or false, got {normalize!r}")
-    get_problem(entry["name"], normalize=normalize, **options)  # fail now, not in a worker
+    try:  # fail now, not in a worker: the problem, and the evaluator every cell on it scores with
+        problem = get_problem(entry["name"], normalize=normalize, **options)
+    except UnknownNameError:
+        raise
+    except MooError as exc:
+        raise _in_context(exc, f"{where} ({entry['name']!r})") from exc
+    _check_evaluator(problem, evaluator, f"{where} ({entry.get('label', entry['name'])!r})")
     return ProblemEntry(label=str(entry.get("label", entry["name"])), name=entry["name"], options=options,
                         normalize=normalize, budget=_positive_int(entry.get("budget", budget), f"{where}.budget"))
 
@@ -191,8 +229,12 @@ def _parse_algorithm(entry, i: int, problem_labels: set) -> AlgorithmEntry:
     config = _named_entry(entry, where, _ALGORITHM_KEYS, "config")
     from moo.registry import get_algorithm
 
-    try:
+    try:  # the config is checked against the algorithm's Config dataclass here
         full = get_algorithm(entry["name"], **config).config_dict()
+    except UnknownNameError:
+        raise
+    except MooError as exc:
+        raise _in_context(exc, f"{where} ({entry['name']!r})") from exc
     except TypeError as exc:
         raise MooTypeError(f"{where}: bad config {config} for algorithm {entry['name']!r}: {exc}") from exc
     only = None
@@ -206,9 +248,34 @@ def _parse_algorithm(entry, i: int, problem_labels: set) -> AlgorithmEntry:
                           problems=only)
 
 
+def _check_evaluator(problem, settings: dict, where: str) -> None:
+    """Build the evaluator of ``problem`` under the suite's ``settings`` and check that it can
+    give every requested indicator (final and convergence)."""
+    from moo.indicators.evaluator import INDICATORS
+
+    for key in ("indicators", "convergence"):
+        unknown = [name for name in settings[key] if name not in INDICATORS]
+        if unknown:
+            raise MooValueError(f"evaluator.{key} names unknown indicator(s) {unknown}; choose from {list(INDICATORS)}")
+    try:
+        evaluator = make_evaluator(problem, settings)
+    except MooError as exc:
+        raise _in_context(exc, f"{where}: the suite's [evaluator] does not fit this problem") from exc
+    available = evaluator.available()
+    for key in ("indicators", "convergence"):
+        missing = [name for name in settings[key] if name not in available]
+        if missing:
+            raise MooValueError(f"{where}: evaluator.{key} asks for {missing}, which the conventions for this "
+                                f"problem cannot give (available: {list(available)}); hv needs a reference point "
+                                "(ideal/nadir, a problem ref_point or evaluator.ref_point), igd/gd/epsilon/lhd a "
+                                "reference front, r2 an ideal point")
+
+
 def load_suite(name_or_path: str | os.PathLike) -> Suite:
-    """Load a shipped suite by name (``"smoke"``) or a suite file by path, and check it: every
-    problem and algorithm is built once, so a typo fails here rather than in a worker."""
+    """Load a shipped suite by name (``"smoke"``) or a suite file by path, and check it before any
+    cell runs: every problem is built with its evaluator (unknown or unavailable indicators, a
+    reference point of the wrong length), every algorithm with its config (option types and
+    values), and the device is checked, so a mistake fails here rather than in a worker."""
     path = _suite_path(name_or_path)
     try:
         doc = tomllib.loads(path.read_text())
@@ -230,12 +297,25 @@ def load_suite(name_or_path: str | os.PathLike) -> Suite:
                                                 "evaluator.indicators"))
     evaluator["convergence"] = list(_string_list(evaluator.get("convergence", ["hv"]), "evaluator.convergence"))
     ref = evaluator.get("ref_point")
-    if ref is not None and not (isinstance(ref, (int, float)) and not isinstance(ref, bool)
-                                or isinstance(ref, list) and all(isinstance(v, (int, float)) for v in ref)):
-        raise MooValueError(f"evaluator.ref_point must be a number or a list of numbers, got {ref!r}")
+    def number(v) -> bool:
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+    if ref is not None and not (number(ref) or isinstance(ref, list) and ref and all(number(v) for v in ref)):
+        raise MooValueError(f"evaluator.ref_point must be a finite number or a list of finite numbers, got {ref!r}")
     if "normalize" in evaluator and not isinstance(evaluator["normalize"], bool):
         raise MooValueError(f"evaluator.normalize must be true or false, got {evaluator['normalize']!r}")
-    problems = [_parse_problem(e, i, budget) for i, e in enumerate(doc.get("problems", []))]
+    device = doc.get("device", "cpu")
+    if not isinstance(device, str):
+        raise MooValueError(f"suite device must be a string such as 'cpu' or 'cuda:0', got {device!r}")
+    from moo.algorithm import check_device
+
+    try:
+        check_device(device)
+    except MooError as exc:
+        raise _in_context(exc, f"suite {str(path)!r}") from exc
+    threads = _positive_int(doc.get("threads", 1), "threads")
+    history_points = _positive_int(doc.get("history_points", 50), "history_points")
+    problems = [_parse_problem(e, i, budget, evaluator) for i, e in enumerate(doc.get("problems", []))]
     if not problems:
         raise MooValueError(f"suite {str(path)!r} lists no [[problems]]")
     labels = [p.label for p in problems]
@@ -249,8 +329,7 @@ def load_suite(name_or_path: str | os.PathLike) -> Suite:
         raise MooValueError(f"algorithm labels must be distinct, got {alabels}; set 'label' on repeated algorithms")
     return Suite(name=str(doc.get("name", path.stem)), description=str(doc.get("description", "")),
                  source=str(path), problems=problems, algorithms=algorithms, seeds=seeds, evaluator=evaluator,
-                 device=str(doc.get("device", "cpu")), threads=_positive_int(doc.get("threads", 1), "threads"),
-                 history_points=_positive_int(doc.get("history_points", 50), "history_points"))
+                 device=device, threads=threads, history_points=history_points)
 
 
 # ---------------------------------------------------------------------------------- one cell
@@ -344,31 +423,50 @@ def run_cell_safe(cell: dict) -> dict:
 
 
 # ---------------------------------------------------------------------------------- executors
-def _in_process(cells: list[dict]) -> Iterator[dict]:
+# Each executor takes its cells from an iterator as it has room for them (at most ``workers`` in
+# flight), so a cell is claimed in the store only when it is about to be computed.
+def _in_process(cells: Iterable[dict]) -> Iterator[dict]:
     for cell in cells:
         yield run_cell_safe(cell)
 
 
-def _process_pool(cells: list[dict], workers: int) -> Iterator[dict]:
-    from concurrent.futures import as_completed
+def _process_pool(cells: Iterable[dict], workers: int) -> Iterator[dict]:
+    from concurrent.futures import FIRST_COMPLETED, wait
     from concurrent.futures.process import BrokenProcessPool
 
     from .workers import process_pool
 
+    source = iter(cells)
     pool = process_pool(workers)
+    pending: set = set()
+
+    def fill() -> None:
+        while len(pending) < workers:
+            cell = next(source, None)
+            if cell is None:
+                return
+            pending.add(pool.submit(run_cell_safe, cell))
+
     try:
-        futures = [pool.submit(run_cell_safe, cell) for cell in cells]
-        for future in as_completed(futures):
-            try:
-                yield future.result()
-            except BrokenProcessPool as exc:
-                raise RuntimeError("a worker process died (killed, out of memory, or it could not import moo: see "
-                                   "its traceback above); the runs stored so far are kept, re-run to go on") from exc
+        fill()
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            outs = []
+            for future in done:
+                pending.discard(future)
+                try:
+                    outs.append(future.result())
+                except BrokenProcessPool as exc:
+                    raise RuntimeError("a worker process died (killed, out of memory, or it could not import moo: "
+                                       "see its traceback above); the runs stored so far are kept, re-run to go "
+                                       "on") from exc
+            fill()  # keep the workers busy while the driver stores what came back
+            yield from outs
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _ray_tasks(cells: list[dict], address: str | None, workers: int | None) -> Iterator[dict]:
+def _ray_tasks(cells: Iterable[dict], address: str | None, workers: int | None) -> Iterator[dict]:
     try:
         import ray
     except ImportError:
@@ -381,10 +479,23 @@ def _ray_tasks(cells: list[dict], address: str | None, workers: int | None) -> I
             ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
     try:
         task = ray.remote(num_cpus=1, max_retries=0)(run_cell_safe)
-        pending = [task.remote(cell) for cell in cells]
+        width = workers or max(int(ray.cluster_resources().get("CPU", 1)), 1)
+        source = iter(cells)
+        pending: list = []
+
+        def fill() -> None:
+            while len(pending) < width:
+                cell = next(source, None)
+                if cell is None:
+                    return
+                pending.append(task.remote(cell))
+
+        fill()
         while pending:
-            done, pending = ray.wait(pending, num_returns=1)
-            yield ray.get(done[0])
+            done, pending[:] = ray.wait(pending, num_returns=1)
+            out = ray.get(done[0])
+            fill()
+            yield out
     finally:
         if started_here:
             ray.shutdown()
@@ -401,6 +512,7 @@ class BenchSummary:
     n_skipped: int
     n_run: int
     failures: list = field(default_factory=list)  # (cell label, error) pairs
+    n_elsewhere: int = 0  # cells another live driver had claimed, left to it
 
 
 class _CellProgress:
@@ -432,24 +544,34 @@ def _describe(cell: dict) -> str:
 
 
 def run_suite(suite: Suite | str | os.PathLike, store: str | os.PathLike = DEFAULT_STORE, *, workers: int = 1,
-              ray: bool = False, ray_address: str | None = None, progress: bool | None = None) -> BenchSummary:
+              ray: bool = False, ray_address: str | None = None, progress: bool | None = None,
+              claim_timeout: float = CLAIM_TIMEOUT_S) -> BenchSummary:
     """Run every cell of ``suite`` that ``store`` does not hold yet, and store each run.
 
     Args:
         suite: a :class:`Suite`, a shipped suite name or a suite file.
         store: the SQLite store (created when absent; a corrupt or foreign file raises
-            :class:`moo.store.StoreError` and is left untouched).
+            :class:`moo.store.StoreError` and is left untouched, as does a read-only one).
         workers: 1 runs the cells in this process; more uses a local process pool (spawn).
             With ``ray`` on a local Ray instance, its number of CPUs (the default 1: all of them).
         ray: run the cells as Ray tasks (on ``ray_address``, or a local Ray instance).
         progress: ``True`` for a bar, ``False`` for silence, ``None`` for a bar on a terminal
             and log lines otherwise.
+        claim_timeout: seconds after which another driver's claim on a cell that it has not
+            refreshed is taken over (drivers refresh theirs every few seconds while they run).
 
-    A failed cell is reported (and in ``failures``) but not stored, so a re-run retries it.
+    Each cell is claimed in the store just before it is computed; a cell another live driver
+    has claimed is left to it (counted in ``n_elsewhere``), one stored meanwhile is skipped.
+    A failed cell is reported (and in ``failures``) but not stored, and its claim released, so a
+    re-run retries it; every claim of this driver is released when it ends, however it ends
+    (except by SIGKILL: then its process is gone, and its claims are taken over).
     """
     if not isinstance(suite, Suite):
         suite = load_suite(suite)
     _positive_int(workers, "workers")
+    if isinstance(claim_timeout, bool) or not isinstance(claim_timeout, (int, float)) or not claim_timeout > 0:
+        raise MooValueError(f"claim_timeout must be a positive number of seconds, got {claim_timeout!r}")
+    owner = Claimant()
     with Store(store) as db:
         done = db.finished_keys(suite.name)
         cells = suite.cells()
@@ -462,23 +584,41 @@ def run_suite(suite: Suite | str | os.PathLike, store: str | os.PathLike = DEFAU
         if not todo:
             return summary
         by_key = {c["cell_key"]: c for c in todo}
-        if ray:
-            results = _ray_tasks(todo, ray_address, None if workers == 1 else workers)
-        elif workers > 1:
-            results = _process_pool(todo, workers)
-        else:
-            results = _in_process(todo)
         bar = _CellProgress(len(todo), suite.name, progress)
+
+        def claimed() -> Iterator[dict]:
+            for cell in todo:
+                status = db.claim(cell["cell_key"], suite.name, owner, timeout=claim_timeout)
+                if status == "claimed":
+                    yield cell
+                elif status == "stored":  # stored by another driver since this one started
+                    summary.n_skipped += 1
+                    bar.update(f"{_describe(cell)}: stored by another driver")
+                else:
+                    summary.n_elsewhere += 1
+                    holder = db.claim_holder(cell["cell_key"]) or {}
+                    bar.update(f"{_describe(cell)}: claimed by another driver (pid {holder.get('pid')} on "
+                               f"{holder.get('host')}), left to it")
+
+        keeper = ClaimKeeper(db.path, owner)
+        results: Iterator[dict] | None = None
         try:
+            if ray:
+                results = _ray_tasks(claimed(), ray_address, None if workers == 1 else workers)
+            elif workers > 1:
+                results = _process_pool(claimed(), workers)
+            else:
+                results = _in_process(claimed())
             for out in results:
                 cell = by_key[out["cell_key"]]
                 if "error" in out:
+                    db.release(out["cell_key"], owner)
                     summary.failures.append((_describe(cell), out["error"]))
                     log.warning("%s failed: %s", _describe(cell), out["error"])
                     log.debug(out.get("traceback", ""))
                     bar.update(f"{_describe(cell)}: FAILED")
                     continue
-                db.add_run(out)
+                db.add_run(out)  # releases the claim in the same transaction
                 summary.n_run += 1
                 shown = ", ".join(f"{k}={v:.4g}" for k, v in out["indicators"].items() if v is not None)
                 bar.update(f"{_describe(cell)}: {shown} ({out['wall_time']:.1f} s)")
@@ -487,8 +627,17 @@ def run_suite(suite: Suite | str | os.PathLike, store: str | os.PathLike = DEFAU
             close = getattr(results, "close", None)
             if close is not None:
                 close()
+            keeper.stop()
+            try:
+                db.release_all(owner)
+            except MooError as exc:  # do not hide the error that got us here
+                log.warning("could not release this driver's claims: %s", exc)
+        if summary.n_elsewhere:
+            log.info("suite %s: %d cells were claimed by other drivers and left to them; re-run once they are done "
+                     "to pick up any they did not finish", suite.name, summary.n_elsewhere)
     return summary
 
 
-__all__ = ["Suite", "ProblemEntry", "AlgorithmEntry", "BenchSummary", "load_suite", "suite_names", "run_cell",
+__all__ = ["Suite", "ProblemEntry", "AlgorithmEntry", "BenchSummary", "load_suite", "suite_names",
+           "suite_descriptions", "run_cell",
            "run_suite", "make_evaluator", "DEFAULT_STORE"]

@@ -46,9 +46,17 @@ def _options(pairs: list[str] | None, what: str) -> dict:
 def _cmd_list(args) -> None:
     from moo.registry import names
 
-    kinds = [args.kind.rstrip("s")] if args.kind else ["problem", "algorithm"]
+    kinds = [args.kind[:-1]] if args.kind else ["problem", "algorithm", "suite"]
     for kind in kinds:
         print(f"{kind}s:")
+        if kind == "suite":  # the shipped benchmark suites (`moo bench --suite NAME`), with their descriptions
+            from moo.bench import suite_descriptions
+
+            descriptions = suite_descriptions()
+            width = max(map(len, descriptions), default=0)
+            for name, description in descriptions.items():
+                print(f"  {name:<{width}}  {description}".rstrip())
+            continue
         for name in names(kind):
             print(f"  {name}")
 
@@ -66,11 +74,11 @@ def _cmd_info(args) -> None:
         print(f"{key:>16}: {value}")
 
 
-def _finish(result, out: Path | None) -> None:
+def _finish(result, out: Path | None, trust: bool = False) -> None:
     print(result.summary())
     if out is not None:
         png = out / "front.png"
-        result.plot(png)
+        result.plot(png, trust=trust)
         print(f"result saved to {out}/ ; front plot: {png}")
 
 
@@ -81,17 +89,17 @@ def _cmd_solve(args) -> None:
     problem = get_problem(args.problem, normalize=args.normalize, **_options(args.problem_option, "--problem-option"))
     out = Path(args.out) if args.out else None
     result = solve(problem, args.algorithm, budget=args.budget, seed=args.seed, device=args.device, out=out,
-                   checkpoint_every=args.checkpoint_every if out else None,
+                   overwrite=args.overwrite, checkpoint_every=args.checkpoint_every if out else None,
                    checkpoint_seconds=args.checkpoint_seconds if out else None,
                    **_options(args.option, "--option"))
-    _finish(result, out)
+    _finish(result, out, trust=True)  # the problem was named on this command line, not read from a file
 
 
 def _cmd_resume(args) -> None:
     from moo.solve import resume
 
-    result = resume(args.run)
-    _finish(result, Path(args.run))
+    result = resume(args.run, trust=args.trust)
+    _finish(result, Path(args.run), trust=args.trust)
 
 
 def _cmd_plot(args) -> None:
@@ -100,7 +108,7 @@ def _cmd_plot(args) -> None:
     result = Result.load(args.run)
     suffix = "html" if args.html else "png"
     front = Path(args.run) / f"front.{suffix}"
-    result.plot(front, html=args.html)
+    result.plot(front, html=args.html, trust=args.trust)
     written = [front]
     if any(r.get("hv") is not None for r in result.history):
         conv = Path(args.run) / f"convergence.{suffix}"
@@ -126,8 +134,8 @@ def _cmd_sample(args) -> None:
     if P.shape[1] != m or bool((P < 0).any()) or bool((P.sum(1) <= 0).any()):
         raise MooValueError(f"--pref needs {m} non-negative weights with a positive sum, got {args.pref}")
     P = P / P.sum(1, keepdim=True)
-    X = result.pareto_set(P)
-    F = result.problem().evaluate(X)
+    X = result.pareto_set(P, trust=args.trust)
+    F = result.problem(trust=args.trust).evaluate(X)
     for p, x, f in zip(P.tolist(), X.tolist(), F.tolist()):
         print(json.dumps({"pref": [round(v, 6) for v in p], "x": x, "f": f}))
 
@@ -143,7 +151,8 @@ def _cmd_demo(args) -> None:
     print(f"demo: Pareto-set learning ({DEMO['algorithm']}) on {DEMO['problem']}, "
           f"{DEMO['budget']} evaluations, seed {DEMO['seed']}")
     problem = get_problem(DEMO["problem"])
-    result = solve(problem, DEMO["algorithm"], budget=DEMO["budget"], seed=DEMO["seed"], out=out, device="cpu")
+    result = solve(problem, DEMO["algorithm"], budget=DEMO["budget"], seed=DEMO["seed"], out=out, device="cpu",
+                   overwrite=True)  # the demo's own folder: a second `make demo` replaces it
     _finish(result, out)
     ev = Evaluator.for_problem(problem)
     front_hv = ev.hypervolume(problem.pareto_front(1000))
@@ -181,8 +190,13 @@ def _cmd_report(args) -> None:
     from moo.report import write_report
 
     command = f"moo report {args.store}{f' --suite {args.suite}' if args.suite else ''} --out {args.out}"
-    written = write_report(args.store, args.out, suite=args.suite, command=command)
+    written = write_report(args.store, args.out, suite=args.suite, command=command, trust=args.trust)
     print(f"report: {written['markdown']}, {written['html']}")
+
+
+def _trust_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--trust", action="store_true",
+                        help="allow importing a user's own module:Class named in the stored data (runs its code)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -190,8 +204,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("list", help="list registered problems or algorithms")
-    p.add_argument("kind", nargs="?", choices=["problems", "algorithms"])
+    p = sub.add_parser("list", help="list registered problems, algorithms or shipped benchmark suites")
+    p.add_argument("kind", nargs="?", choices=["problems", "algorithms", "suites"])
     p.set_defaults(func=_cmd_list)
 
     p = sub.add_parser("info", help="describe a problem")
@@ -212,20 +226,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--normalize", action="store_true", help="map objectives by ideal/nadir to [0, 1]")
     p.add_argument("--problem-option", action="append", metavar="KEY=VALUE")
     p.add_argument("--option", action="append", metavar="KEY=VALUE", help="algorithm config override")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace a finished result or an unfinished run already in --out")
     p.set_defaults(func=_cmd_solve)
 
     p = sub.add_parser("resume", help="finish an interrupted run from its checkpoint")
     p.add_argument("run")
+    _trust_flag(p)
     p.set_defaults(func=_cmd_resume)
 
     p = sub.add_parser("plot", help="plot a saved result (front and convergence)")
     p.add_argument("run")
     p.add_argument("--html", action="store_true", help="interactive HTML instead of PNG")
+    _trust_flag(p)
     p.set_defaults(func=_cmd_plot)
 
     p = sub.add_parser("sample", help="solutions of a learned Pareto-set model for given preferences")
     p.add_argument("run")
     p.add_argument("--pref", action="append", required=True, help="weights, e.g. 0.3,0.7 (repeatable)")
+    _trust_flag(p)
     p.set_defaults(func=_cmd_sample)
 
     p = sub.add_parser("demo", help="run the default job and plot it")
@@ -245,6 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("store", help="SQLite result store written by `moo bench`")
     p.add_argument("--suite", help="the suite to report (needed when the store holds several)")
     p.add_argument("--out", required=True, help="output folder")
+    _trust_flag(p)
     p.set_defaults(func=_cmd_report)
     return parser
 
@@ -256,6 +276,10 @@ def main(argv: list[str] | None = None) -> int:
         args.func(args)
     except MooError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # the file system's own refusal (disk full, permissions): one line, no traceback
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"error: {exc.strerror or exc}{where}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted; a run with --out can be finished with `moo resume DIR`", file=sys.stderr)

@@ -68,3 +68,17 @@ def expect(condition: bool, error: type[MooError], message: str) -> None:
     """Raise ``error(message)`` unless ``condition`` holds."""
     if not condition:
         raise error(message)
+
+
+class UntrustedSpecError(CheckpointError):
+    """Stored data names user code (``module:Attr``) that would be imported to rebuild it, and
+    the caller has not consented (``trust=True``, ``--trust``)."""
+
+
+class FormatError(CheckpointError):
+    """A stored file is truncated, malformed, inconsistent, or of an unknown format version."""
+
+
+class RunFolderError(CheckpointError):
+    """A run folder cannot be used: it holds a finished result, another run holds its lock, its
+    path is blocked by a file, or it is not writable."""

@@ -70,9 +70,13 @@ class Problem:
 
     Class attributes a subclass may set:
         differentiable: ``True`` when ``_evaluate`` is written in torch ops so gradients flow.
+        fingerprint_points: how many fixed points a run evaluates (outside its budget) to
+            fingerprint the problem in ``run.json``, so that ``resume`` refuses a problem that
+            changed; set 0 where an evaluation is expensive or random (NAS, policy rollouts).
     """
 
     differentiable: bool = False
+    fingerprint_points: int = 3
     #: How the registry built this problem (name, options, normalize), so runs can rebuild it.
     spec: dict | None = None
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import html
 import json
+import logging
 import math
 import os
 import re
@@ -32,6 +33,8 @@ import numpy as np
 
 from moo.errors import MooValueError
 from moo.store import Store, StoredRun
+
+log = logging.getLogger("moo")
 
 #: indicators where a larger value is better; every other indicator is minimised
 HIGHER_IS_BETTER = {"hv"}
@@ -180,15 +183,17 @@ def _representative(runs: list[StoredRun], indicator: str | None) -> StoredRun:
     return scored[(len(scored) - 1) // 2]
 
 
-def _reference_front(run: StoredRun):
-    """The problem's reference front (``None`` when it has none or cannot be rebuilt)."""
-    from moo.errors import MooError
-    from moo.registry import get_problem
+def _reference_front(run: StoredRun, trust: bool = False):
+    """The problem's reference front (``None`` when it has none or cannot be rebuilt; a user's
+    own ``module:Attr`` problem is rebuilt only with ``trust``)."""
+    from moo.errors import MooError, UntrustedSpecError
+    from moo.rebuild import problem_from_spec
 
-    spec = run.problem_spec
     try:
-        front = get_problem(spec["name"], normalize=spec.get("normalize", False),
-                            **spec.get("options", {})).pareto_front()
+        front = problem_from_spec(run.problem_spec, trust=trust, source=f"store row {run.id}").pareto_front()
+    except UntrustedSpecError as exc:
+        log.warning("reference front not drawn: %s", exc)
+        return None
     except MooError:
         return None
     return None if front is None else front.detach().cpu().double().numpy()
@@ -197,7 +202,7 @@ def _reference_front(run: StoredRun):
 class _Data:
     """The runs of one suite, grouped."""
 
-    def __init__(self, suite: str, runs: list[StoredRun]):
+    def __init__(self, suite: str, runs: list[StoredRun], trust: bool = False):
         self.suite, self.runs = suite, runs
         self.problems = sorted({r.problem for r in runs})
         self.algorithms = sorted({r.algorithm for r in runs})
@@ -213,7 +218,7 @@ class _Data:
             group = [r for r in runs if r.problem == p]
             self.fronts[p] = {a: _representative([r for r in group if r.algorithm == a], self.main)
                               for a in self.algorithms if any(r.algorithm == a for r in group)}
-        self.reference = {p: _reference_front(next(iter(self.fronts[p].values()))) for p in self.problems}
+        self.reference = {p: _reference_front(next(iter(self.fronts[p].values())), trust) for p in self.problems}
 
     def histories(self, problem: str, indicator: str) -> dict:
         out = {}
@@ -444,19 +449,23 @@ def _write_markdown(data: _Data, out: Path, header: list[str], convergence: dict
 
 
 def write_report(store: str | os.PathLike, out: str | os.PathLike, *, suite: str | None = None,
-                 command: str | None = None) -> dict[str, Path]:
+                 command: str | None = None, trust: bool = False) -> dict[str, Path]:
     """Write the report of ``suite`` (the store's only suite when ``None``) into ``out``.
 
     ``command`` is the command line that regenerates the report, written in its header.
+    Reference fronts come from the problems the store names; a user's own ``module:Attr``
+    problem is imported for it only with ``trust=True`` (otherwise its front is left out).
     Returns the written files by kind (``markdown``, ``html``, ``summary_csv``, ``runs_csv``,
     ``fronts``, and ``convergence:PROBLEM:INDICATOR``).
     """
+    from moo.run_folder import check_writable_path, make_folder
+
+    out = check_writable_path(out, "report folder")
     with Store(store, readonly=True) as db:
         suite, runs = _suite_runs(db, suite)
     runs, superseded = _latest(runs)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    data = _Data(suite, runs)
+    make_folder(out, "report folder")
+    data = _Data(suite, runs, trust)
     seeds = sorted({r.seed for r in runs})
     budgets = sorted({r.budget for r in runs})
     header = [f"{len(runs)} runs: {len(data.problems)} problems × {len(data.algorithms)} algorithms × "

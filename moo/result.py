@@ -3,13 +3,17 @@
 A saved result is a folder: ``result.json`` (metadata and history), ``arrays.npz`` (the
 approximation set and every evaluated point; written and read with ``allow_pickle=False``) and,
 for Pareto-set learners, ``model.pt`` (the algorithm's ``state_dict``, read with
-``weights_only=True``). Nothing is pickled.
+``weights_only=True``). Nothing is pickled, and loading checks the format version and that
+the arrays' shapes agree, so a truncated, tampered or foreign folder raises
+:class:`~moo.errors.FormatError`. A result is data: rebuilding its problem or model
+(:meth:`Result.problem`, :meth:`Result.pareto_set`) goes through :mod:`moo.rebuild`, which imports
+a user's ``module:Attr`` only with ``trust=True``.
 """
 from __future__ import annotations
 
-import json
 import os
 import platform
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,10 +21,14 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from moo.errors import CheckpointError, MooTypeError
+from moo.errors import FormatError, MooError, MooTypeError, MooValueError, RunFolderError, UntrustedSpecError
 from moo.problem import Problem, as_tensor
+from moo.rebuild import algorithm_from_spec, problem_from_spec
+from moo.run_folder import check_archive, read_arrays, read_json, read_torch, write_arrays, write_json, write_torch
 
 RESULT_JSON, ARRAYS, MODEL = "result.json", "arrays.npz", "model.pt"
+RESULT_FORMAT = 1
+_ARRAYS = ("X", "F", "X_all", "F_all")
 
 
 def _versions() -> dict:
@@ -63,6 +71,23 @@ def _np(t: Tensor) -> np.ndarray:
     return t.detach().cpu().to(torch.float64).numpy()
 
 
+_META_TYPES = {"seed": (int,), "budget": (int,), "n_evals": (int,), "n_steps": (int,), "wall_time": (int, float),
+               "problem": (dict,), "algorithm": (dict,), "conventions": (dict, type(None))}
+
+
+def _check_meta(doc: dict, source: str) -> None:
+    """Refuse metadata and history whose known fields have the wrong types (a tampered file)."""
+    for key, kinds in _META_TYPES.items():
+        value = doc["meta"].get(key)
+        if key in doc["meta"] and (not isinstance(value, kinds) or isinstance(value, bool)):
+            raise FormatError(f"result {source!r}: meta.{key} must be {' or '.join(k.__name__ for k in kinds)}, "
+                              f"got {value!r}")
+    for i, rec in enumerate(doc["history"]):
+        hv = rec.get("hv") if isinstance(rec, dict) else None
+        if not isinstance(rec, dict) or not (hv is None or isinstance(hv, (int, float)) and not isinstance(hv, bool)):
+            raise FormatError(f"result {source!r}: history[{i}] must be a table whose 'hv' is a number, got {rec!r}")
+
+
 @dataclass
 class Result:
     """What a solver found.
@@ -102,14 +127,16 @@ class Result:
                 return rec["hv"]
         return None
 
-    def problem(self) -> Problem:
-        """Rebuild the problem from the stored spec (problems built by name only)."""
-        from moo.registry import get_problem
+    def problem(self, *, trust: bool = False) -> Problem:
+        """Rebuild the problem from the stored spec (problems built by name only).
 
+        A user's own ``module:Attr`` problem is imported only with ``trust=True``: importing
+        runs code named in the result, which may come from someone else.
+        """
         spec = self.meta.get("problem_spec")
         if not spec:
-            raise CheckpointError("this result's problem was built in code, not by name; it cannot be rebuilt")
-        return get_problem(spec["name"], normalize=spec.get("normalize", False), **spec.get("options", {}))
+            raise MooValueError("this result's problem was built in code, not by name; it cannot be rebuilt")
+        return problem_from_spec(spec, trust=trust, source="this result")
 
     def summary(self) -> str:
         """A few human-readable lines."""
@@ -124,37 +151,52 @@ class Result:
             space = "objectives normalized by ideal/nadir" if conv.get("normalization") == "ideal/nadir" \
                 else "raw objectives"
             lines.append(f"hypervolume: {self.hv:.6g} ({space}, reference point {conv.get('ref_point')})")
+        if m.get("feasible") is False:
+            lines.append(f"INFEASIBLE: no point satisfies the constraints (largest total violation "
+                         f"{m.get('max_violation')}); these are the least infeasible points, not a front")
         if self.F.shape[0]:
             lines.append(f"objective ranges: min {np.round(_np(self.F.min(0).values), 4).tolist()}, "
                          f"max {np.round(_np(self.F.max(0).values), 4).tolist()}")
         return "\n".join(lines)
 
-    def pareto_set(self, prefs) -> Tensor:
-        """Solutions of the learned Pareto-set model for preferences ``prefs [k, n_obj]``."""
-        from moo.registry import get_algorithm
+    def pareto_set(self, prefs, *, trust: bool = False) -> Tensor:
+        """Solutions of the learned Pareto-set model for preferences ``prefs [k, n_obj]``.
 
+        Rebuilds the problem and the algorithm from the stored specs (see :meth:`problem` for
+        ``trust``) and loads the stored model into it.
+        """
         if self.state is None:
             raise MooTypeError(f"algorithm {self.meta.get('algorithm', {}).get('name')!r} did not learn a "
                                "Pareto-set model; only Pareto-set learners (psl, psl-mobo, ...) have one")
-        alg_meta = self.meta["algorithm"]
-        algorithm = get_algorithm(alg_meta["name"], **alg_meta["config"])
-        algorithm.setup(self.problem(), seed=self.meta["seed"], device="cpu", budget=self.meta["budget"])
-        algorithm.load_state_dict(self.state)
+        algorithm = algorithm_from_spec(self.meta.get("algorithm"), trust=trust, source="this result")
+        algorithm.setup(self.problem(trust=trust), seed=self.meta.get("seed", 0), device="cpu",
+                        budget=self.meta.get("budget"))
+        try:
+            algorithm.load_state_dict(self.state)
+        except MooError:
+            raise
+        except Exception as exc:  # a tampered or foreign model.pt
+            raise FormatError(f"the stored model does not fit {algorithm.name!r}: {type(exc).__name__}: {exc}") from exc
         with torch.no_grad():
             return algorithm.pareto_set(as_tensor(prefs, name="prefs")).cpu()
 
     def plot(self, path: str | os.PathLike | None = None, *, kind: str = "front", html: bool = False,
-             reference_front: bool = True):
+             reference_front: bool = True, trust: bool = False):
         """Plot the front (``kind="front"``) or the hypervolume history (``kind="convergence"``).
 
-        Returns the figure; writes a PNG (or HTML with ``html=True``) when ``path`` is given.
+        Returns the figure; writes a PNG (or HTML with ``html=True``) when ``path`` is given. The
+        reference front comes from the rebuilt problem; for a user's own problem that needs
+        ``trust=True`` (see :meth:`problem`), and without it the front is drawn alone.
         """
         from moo import plot
 
         if kind == "front":
             ref = None
             if reference_front and self.meta.get("problem_spec"):
-                ref = self.problem().pareto_front()
+                try:
+                    ref = self.problem(trust=trust).pareto_front()
+                except UntrustedSpecError as exc:
+                    warnings.warn(f"reference front not drawn: {exc}", stacklevel=2)
             return plot.plot_front(self.F, reference_front=ref, title=self._title(), path=path, html=html)
         if kind == "convergence":
             return plot.plot_convergence({self._title(): self.history}, path=path, html=html)
@@ -166,29 +208,44 @@ class Result:
     # ------------------------------------------------------------------ persistence
     def save(self, directory: str | os.PathLike) -> Path:
         """Write the result into ``directory`` (created if needed); returns the folder."""
-        d = Path(directory)
-        d.mkdir(parents=True, exist_ok=True)
-        tmp = d / (ARRAYS + ".tmp.npz")
-        np.savez(tmp, X=_np(self.X), F=_np(self.F), X_all=_np(self.X_all), F_all=_np(self.F_all))
-        os.replace(tmp, d / ARRAYS)
+        from moo.run_folder import make_folder
+
+        d = make_folder(Path(directory), "result folder")
+        write_arrays(d / ARRAYS, **{name: _np(getattr(self, name)) for name in _ARRAYS})
         if self.state is not None:
-            tmp = d / (MODEL + ".tmp")
-            torch.save(self.state, tmp)
-            os.replace(tmp, d / MODEL)
-        tmp = d / (RESULT_JSON + ".tmp")
-        tmp.write_text(json.dumps({"format": 1, "meta": self.meta, "history": self.history,
-                                   "has_model": self.state is not None}, indent=2, default=float))
-        os.replace(tmp, d / RESULT_JSON)  # written last: its presence marks a complete result
+            write_torch(self.state, d / MODEL)
+        # written last: its presence marks a complete result
+        write_json({"format": RESULT_FORMAT, "meta": self.meta, "history": self.history,
+                    "has_model": self.state is not None}, d / RESULT_JSON)
         return d
 
     @classmethod
     def load(cls, directory: str | os.PathLike) -> "Result":
-        """Read a result written by :meth:`save`."""
+        """Read a result written by :meth:`save`; never runs code named in it.
+
+        Raises :class:`~moo.errors.FormatError` for a truncated, tampered or unknown-version
+        file, or arrays whose shapes disagree.
+        """
         d = Path(directory)
         if not (d / RESULT_JSON).is_file():
-            raise CheckpointError(f"{d} holds no finished result ({RESULT_JSON} is missing)")
-        doc = json.loads((d / RESULT_JSON).read_text())
-        with np.load(d / ARRAYS, allow_pickle=False) as arrays:
-            data = {k: torch.from_numpy(arrays[k]) for k in ("X", "F", "X_all", "F_all")}
-        state = torch.load(d / MODEL, weights_only=True, map_location="cpu") if doc.get("has_model") else None
+            raise RunFolderError(f"{str(d)!r} holds no finished result ({RESULT_JSON} is missing)")
+        doc = read_json(d / RESULT_JSON, "result", formats=(RESULT_FORMAT,),
+                        keys={"meta": dict, "history": list, "has_model": bool})
+        arrays = read_arrays(d / ARRAYS, _ARRAYS, "result arrays")
+        problem = doc["meta"].get("problem")
+        dims = problem if isinstance(problem, dict) else {}
+        n_var, n_obj = (v if isinstance(v, int) and not isinstance(v, bool) else None
+                        for v in (dims.get("n_var"), dims.get("n_obj")))
+        where = f"result arrays {str(d / ARRAYS)!r}"
+        check_archive(arrays["X"], arrays["F"], where + " (approximation set)", n_var=n_var, n_obj=n_obj)
+        check_archive(arrays["X_all"], arrays["F_all"], where + " (evaluated points)", n_var=n_var, n_obj=n_obj)
+        if arrays["X"].shape[1] != arrays["X_all"].shape[1] or arrays["F"].shape[1] != arrays["F_all"].shape[1]:
+            raise FormatError(f"{where}: the approximation set and the evaluated points have different widths")
+        _check_meta(doc, str(d / RESULT_JSON))
+        state = None
+        if doc["has_model"]:
+            state = read_torch(d / MODEL, "result model")
+            if not isinstance(state, dict):
+                raise FormatError(f"result model {str(d / MODEL)!r} must hold a table, got {type(state).__name__}")
+        data = {k: torch.from_numpy(np.ascontiguousarray(arrays[k], dtype=np.float64)) for k in _ARRAYS}
         return cls(**data, history=doc["history"], meta=doc["meta"], state=state)

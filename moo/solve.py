@@ -5,14 +5,15 @@ progress display, callbacks, the history (evaluations, wall time, hypervolume), 
 a run folder, and resume from them. Same seed and same device give the same result, and a run
 resumed from a checkpoint ends exactly where the uninterrupted run would have.
 
-A run folder holds ``run.json`` (what to rebuild: problem, algorithm, seed, budget, device),
-``checkpoint.pt`` (written atomically every ``checkpoint_every`` steps and/or every
-``checkpoint_seconds`` of wall time; loaded with
-``weights_only=True``) and, once finished, the saved :class:`~moo.result.Result`.
+A run folder holds ``run.json`` (what to rebuild: problem, algorithm, seed, budget, device, and
+the problem's fingerprint), ``checkpoint.pt`` (written atomically every ``checkpoint_every``
+steps and/or every ``checkpoint_seconds`` of wall time; loaded with ``weights_only=True``),
+``.lock`` (held while a run writes) and, once finished, the saved :class:`~moo.result.Result`.
+A folder holding a finished result or an unfinished run is refused unless ``overwrite=True``;
+opening one never imports code it names unless ``trust=True`` (see :mod:`moo.rebuild`).
 """
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
@@ -24,11 +25,16 @@ from typing import Callable, Iterable
 
 import torch
 
-from moo.algorithm import Algorithm, check_budget, default_device
-from moo.errors import CheckpointError, MooError, MooTypeError, MooValueError
+from moo.algorithm import Algorithm, check_budget, check_device, check_seed
+from moo.errors import FormatError, MooError, MooTypeError, MooValueError, RunFolderError
+from moo.pareto import total_violation
 from moo.problem import Problem
+from moo.rebuild import algorithm_from_spec, problem_from_spec
 from moo.registry import get_algorithm, get_problem
-from moo.result import MODEL, RESULT_JSON, Result, algorithm_spec, run_metadata
+from moo.result import ARRAYS, MODEL, RESULT_JSON, Result, algorithm_spec, run_metadata
+from moo.run_folder import (FolderLock, check_archive, check_fingerprint, check_format, check_writable_path,
+                            make_folder,
+                            problem_fingerprint, read_json, read_torch, write_json, write_torch)
 
 log = logging.getLogger("moo")
 
@@ -36,6 +42,7 @@ Callback = Callable[[dict], object]
 CHECKPOINT = "checkpoint.pt"
 RUN_SPEC = "run.json"
 STOP = "stop"
+RUN_FORMAT = CHECKPOINT_FORMAT = 1
 
 
 def _history_evaluator(problem: Problem):
@@ -80,16 +87,14 @@ class _Progress:
             self.bar.close()
 
 
-def _atomic_torch_save(obj, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
-def _write_json(obj, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2))
-    os.replace(tmp, path)
+def feasibility(problem: Problem, X: torch.Tensor) -> dict:
+    """``feasible`` (every point of the approximation set ``X`` satisfies the constraints) and
+    its largest total violation ``max_violation``; stored in every result's metadata, so an
+    infeasible set is never read as a front."""
+    if not problem.n_constr or X.shape[0] == 0:
+        return {"feasible": not problem.n_constr, "max_violation": 0.0 if not problem.n_constr else None}
+    cv = total_violation(problem.constraints(X))
+    return {"feasible": bool((cv <= 0).all()), "max_violation": float(cv.max())}
 
 
 class _Run:
@@ -136,8 +141,8 @@ class _Run:
         self.last_checkpoint = time.perf_counter()
         state = self.algorithm.state_dict()
         X, F = self.algorithm.archive
-        _atomic_torch_save({
-            "format": 1,
+        write_torch({
+            "format": CHECKPOINT_FORMAT,
             "step": self.step,
             "mode": "replay" if state is None else "state",
             "state": state,
@@ -179,6 +184,7 @@ class _Run:
         meta = run_metadata(self.problem, alg, seed=self.seed, budget=self.budget, device=self.device,
                             wall_time=wall, n_steps=self.step,
                             conventions=None if self.evaluator is None else self.evaluator.conventions)
+        meta.update(feasibility(self.problem, X))
         result = Result(X=X, F=F, X_all=X_all, F_all=F_all, history=self.history, meta=meta,
                         state=alg.state_dict() if alg.learns_pareto_set else None)
         if self.out is not None:
@@ -186,12 +192,44 @@ class _Run:
         return result
 
 
+def _check_run_options(checkpoint_every, checkpoint_seconds, history_every, out) -> None:
+    if checkpoint_every is not None and (isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int)
+                                         or checkpoint_every <= 0):
+        raise MooValueError(f"checkpoint_every must be a positive integer, got {checkpoint_every!r}")
+    if isinstance(history_every, bool) or not isinstance(history_every, int) or history_every <= 0:
+        raise MooValueError(f"history_every must be a positive integer, got {history_every!r}")
+    if checkpoint_seconds is not None and (isinstance(checkpoint_seconds, bool)
+                                           or not isinstance(checkpoint_seconds, (int, float))
+                                           or not 0 < checkpoint_seconds < math.inf):
+        raise MooValueError(f"checkpoint_seconds must be a positive number, got {checkpoint_seconds!r}")
+    if (checkpoint_every or checkpoint_seconds) and out is None:
+        raise MooValueError("checkpoints need a run folder: pass out=DIR")
+
+
+def _claim_folder(out: Path, overwrite: bool) -> None:
+    """Refuse a folder that holds another run's files, unless ``overwrite``; then clear them.
+    Called with the folder's lock held."""
+    if not overwrite:
+        if (out / RESULT_JSON).exists():
+            raise RunFolderError(f"{str(out)!r} holds a finished result; pass overwrite=True (--overwrite) to "
+                                 "replace it, or choose another folder (moo.Result.load reads it)")
+        if (out / RUN_SPEC).exists():
+            raise RunFolderError(f"{str(out)!r} holds an unfinished run; `moo resume {out}` finishes it, "
+                                 "overwrite=True (--overwrite) starts over")
+    for stale in (RESULT_JSON, CHECKPOINT, MODEL, ARRAYS, RUN_SPEC):  # the completion marker first
+        (out / stale).unlink(missing_ok=True)
+
+
 def solve(problem: Problem | str, algorithm: Algorithm | str, *, budget: int, seed: int = 0,
           device: torch.device | str | None = None, out: str | os.PathLike | None = None,
-          checkpoint_every: int | None = None, checkpoint_seconds: float | None = None,
+          overwrite: bool = False, checkpoint_every: int | None = None, checkpoint_seconds: float | None = None,
           callbacks: Iterable[Callback] = (),
           progress: bool | None = None, history_every: int = 1, **algorithm_options) -> Result:
     """Run ``algorithm`` on ``problem`` until ``budget`` true evaluations are spent.
+
+    Everything is validated before the run folder is touched (budget, seed, device, options,
+    the algorithm's fit to the problem); the folder is then locked for the run, so a second run
+    into it fails at once.
 
     Args:
         problem: a :class:`~moo.Problem` or a registered name (``"zdt1"``).
@@ -201,6 +239,8 @@ def solve(problem: Problem | str, algorithm: Algorithm | str, *, budget: int, se
         seed: every random draw derives from it; same seed and device give the same result.
         device: defaults to CUDA when available, else CPU.
         out: run folder for ``run.json``, checkpoints and the saved result.
+        overwrite: replace a finished result or an unfinished run already in ``out``; without
+            it such a folder is refused.
         checkpoint_every: write a checkpoint every this many steps (needs ``out``).
         checkpoint_seconds: also write one whenever this much wall time has passed since the last
             (needs ``out``); suits runs whose steps are very short or very long.
@@ -210,6 +250,12 @@ def solve(problem: Problem | str, algorithm: Algorithm | str, *, budget: int, se
         history_every: compute the hypervolume column every this many steps.
     """
     budget = check_budget(budget)
+    seed = check_seed(seed)
+    device = check_device(device)
+    if not isinstance(overwrite, bool):
+        raise MooTypeError(f"overwrite must be True or False, got {overwrite!r}")
+    _check_run_options(checkpoint_every, checkpoint_seconds, history_every, out)
+    out_path = None if out is None else check_writable_path(out)
     if isinstance(problem, str):
         problem = get_problem(problem)
     if not isinstance(problem, Problem):
@@ -221,74 +267,111 @@ def solve(problem: Problem | str, algorithm: Algorithm | str, *, budget: int, se
                             "algorithm given by name; set them on the algorithm's config instead")
     if not isinstance(algorithm, Algorithm):
         raise MooTypeError(f"algorithm must be a moo.Algorithm or a registered name, got {type(algorithm).__name__}")
-    if checkpoint_every is not None and (int(checkpoint_every) != checkpoint_every or checkpoint_every <= 0):
-        raise MooValueError(f"checkpoint_every must be a positive integer, got {checkpoint_every!r}")
-    if isinstance(history_every, bool) or not isinstance(history_every, int) or history_every <= 0:
-        raise MooValueError(f"history_every must be a positive integer, got {history_every!r}")
-    if checkpoint_seconds is not None and not checkpoint_seconds > 0:
-        raise MooValueError(f"checkpoint_seconds must be a positive number, got {checkpoint_seconds!r}")
-    if (checkpoint_every or checkpoint_seconds) and out is None:
-        raise MooValueError("checkpoints need a run folder: pass out=DIR")
-    device = torch.device(device) if device is not None else default_device()
-    out_path = None
-    if out is not None:
-        out_path = Path(out)
-        out_path.mkdir(parents=True, exist_ok=True)
-        for stale in (CHECKPOINT, RESULT_JSON, MODEL):  # a previous run's files must not be resumed
-            (out_path / stale).unlink(missing_ok=True)
-        _write_json({
-            "problem": getattr(problem, "spec", None),
-            "algorithm": {"name": algorithm_spec(algorithm), "config": algorithm.config_dict()},
-            "seed": int(seed), "budget": budget, "device": str(device),
-            "checkpoint_every": checkpoint_every, "checkpoint_seconds": checkpoint_seconds,
-            "history_every": history_every,
-        }, out_path / RUN_SPEC)
     algorithm.setup(problem, seed=seed, device=device, budget=budget)
-    run = _Run(problem, algorithm, budget=budget, seed=int(seed), device=device, out=out_path,
+    run = _Run(problem, algorithm, budget=budget, seed=seed, device=device, out=out_path,
                checkpoint_every=checkpoint_every, checkpoint_seconds=checkpoint_seconds,
-               callbacks=callbacks, progress=progress,
-               history_every=history_every)
-    return run.loop()
+               callbacks=callbacks, progress=progress, history_every=history_every)
+    if out_path is None:
+        return run.loop()
+    spec = {
+        "format": RUN_FORMAT,
+        "problem": problem.spec,
+        "fingerprint": problem_fingerprint(problem),
+        "algorithm": {"name": algorithm_spec(algorithm), "config": algorithm.config_dict()},
+        "seed": seed, "budget": budget, "device": str(device),
+        "checkpoint_every": checkpoint_every, "checkpoint_seconds": checkpoint_seconds,
+        "history_every": history_every,
+    }
+    make_folder(out_path)
+    with FolderLock(out_path):
+        _claim_folder(out_path, overwrite)
+        write_json(spec, out_path / RUN_SPEC)
+        return run.loop()
 
 
-def resume(run_dir: str | os.PathLike, *, problem: Problem | None = None,
+_RUN_KEYS = {"algorithm": dict, "seed": int, "budget": int, "device": str}
+
+
+def resume(run_dir: str | os.PathLike, *, problem: Problem | None = None, trust: bool = False,
            callbacks: Iterable[Callback] = (), progress: bool | None = None) -> Result:
     """Finish the run in ``run_dir`` from its last checkpoint.
 
-    The problem is rebuilt from ``run.json`` when it was created by name; pass ``problem`` for
-    a problem object built in code. Algorithms with a ``state_dict`` continue from it; the others
-    are replayed from the seed with the recorded evaluations, so no true evaluation is repeated.
+    A run that has already finished is not run again: its stored result is returned (and a log
+    line says so). The problem is rebuilt from ``run.json`` when it was created by a registered
+    name; a user's own ``module:Attr`` problem or algorithm is imported only with
+    ``trust=True``, since importing runs code named in the folder. Pass ``problem`` for a
+    problem object built in code. Either way the problem must match the fingerprint recorded
+    in ``run.json``.
+
+    Algorithms with a ``state_dict`` continue from it; the others are replayed from the seed
+    with the recorded evaluations, so no true evaluation is repeated. A run killed before its
+    first checkpoint starts over from its seed (a log line says so).
     """
     run_dir = Path(run_dir)
     spec_path, ckpt_path = run_dir / RUN_SPEC, run_dir / CHECKPOINT
+    if not run_dir.is_dir():
+        raise RunFolderError(f"{str(run_dir)!r} is not a run folder: no such folder")
     if not spec_path.is_file():
-        raise CheckpointError(f"{run_dir} is not a run folder: {RUN_SPEC} is missing")
-    spec = json.loads(spec_path.read_text())
-    if problem is None:
-        if not spec.get("problem"):
-            raise CheckpointError(f"the problem of {run_dir} was built in code, not by name; "
-                                  "pass problem= to resume it")
-        p = spec["problem"]
-        problem = get_problem(p["name"], normalize=p.get("normalize", False), **p.get("options", {}))
-    algorithm = get_algorithm(spec["algorithm"]["name"], **spec["algorithm"]["config"])
-    algorithm.setup(problem, seed=spec["seed"], device=spec["device"], budget=spec["budget"])
-    run = _Run(problem, algorithm, budget=spec["budget"], seed=spec["seed"], device=torch.device(spec["device"]),
-               out=run_dir, checkpoint_every=spec.get("checkpoint_every"),
-               checkpoint_seconds=spec.get("checkpoint_seconds"), callbacks=callbacks,
-               progress=progress, history_every=spec.get("history_every", 1))
-    if ckpt_path.is_file():
-        try:
-            ckpt = torch.load(ckpt_path, weights_only=True, map_location=algorithm.device)
-        except Exception as exc:
-            raise CheckpointError(f"cannot read checkpoint {ckpt_path}: {exc}") from exc
-        run.history = list(ckpt["history"])
-        run.elapsed_before = float(ckpt["elapsed"])
-        if ckpt["mode"] == "state":
-            algorithm.load_state_dict(ckpt["state"])
-            run.step = int(ckpt["step"])
+        raise RunFolderError(f"{str(run_dir)!r} is not a run folder: {RUN_SPEC} is missing")
+    with FolderLock(run_dir):
+        spec = read_json(spec_path, "run spec", formats=(RUN_FORMAT,), keys=_RUN_KEYS)
+        if (run_dir / RESULT_JSON).exists():
+            log.warning("%s: the run has already finished; returning its stored result", run_dir)
+            return Result.load(run_dir)
+        source = str(spec_path)
+        if problem is None:
+            if not spec.get("problem"):
+                raise RunFolderError(f"the problem of {str(run_dir)!r} was built in code, not by name; "
+                                     "pass problem= to resume it")
+            problem = problem_from_spec(spec["problem"], trust=trust, source=source)
+        elif not isinstance(problem, Problem):
+            raise MooTypeError(f"problem must be a moo.Problem, got {type(problem).__name__}")
+        check_fingerprint(spec.get("fingerprint"), problem, source)
+        algorithm = algorithm_from_spec(spec["algorithm"], trust=trust, source=source)
+        seed, budget = check_seed(spec["seed"]), check_budget(spec["budget"])
+        device = check_device(spec["device"])
+        options = {k: spec.get(k) for k in ("checkpoint_every", "checkpoint_seconds")}
+        history_every = spec.get("history_every", 1)
+        _check_run_options(options["checkpoint_every"], options["checkpoint_seconds"], history_every, run_dir)
+        algorithm.setup(problem, seed=seed, device=device, budget=budget)
+        run = _Run(problem, algorithm, budget=budget, seed=seed, device=device, out=run_dir,
+                   callbacks=callbacks, progress=progress, history_every=history_every, **options)
+        if ckpt_path.is_file():
+            _restore(run, read_torch(ckpt_path, "checkpoint", map_location=algorithm.device), str(ckpt_path))
         else:
-            algorithm.start_replay(ckpt["log_X"].to(algorithm.device, algorithm.dtype),
-                                   ckpt["log_F"].to(algorithm.device, algorithm.dtype))
-            run.replay_until = int(ckpt["step"])
-    # else: killed before the first checkpoint; the run starts over from its seed
-    return run.loop()
+            log.info("%s: no checkpoint was written before the run stopped; it starts over from its seed", run_dir)
+        return run.loop()
+
+
+_CHECKPOINT_KEYS = {"step": int, "mode": str, "log_X": torch.Tensor, "log_F": torch.Tensor,
+                    "history": list, "elapsed": float}
+
+
+def _restore(run: _Run, ckpt, source: str) -> None:
+    """Load a checkpoint into ``run``, refusing one that is malformed or from another run."""
+    if not isinstance(ckpt, dict):
+        raise FormatError(f"checkpoint {source!r} must hold a table, got {type(ckpt).__name__}")
+    check_format(ckpt.get("format"), (CHECKPOINT_FORMAT,), f"checkpoint {source!r}")
+    for key, kind in _CHECKPOINT_KEYS.items():
+        if not isinstance(ckpt.get(key), kind) or (kind is int and isinstance(ckpt.get(key), bool)):
+            raise FormatError(f"checkpoint {source!r}: {key!r} is missing or not a {kind.__name__}")
+    if ckpt["mode"] not in ("state", "replay") or ckpt["step"] < 0:
+        raise FormatError(f"checkpoint {source!r}: mode {ckpt['mode']!r} / step {ckpt['step']} is not valid")
+    alg, problem = run.algorithm, run.problem
+    check_archive(ckpt["log_X"], ckpt["log_F"], f"checkpoint {source!r}", n_var=problem.n_var, n_obj=problem.n_obj)
+    run.history = list(ckpt["history"])
+    run.elapsed_before = float(ckpt["elapsed"])
+    if ckpt["mode"] == "state":
+        if not isinstance(ckpt.get("state"), dict):
+            raise FormatError(f"checkpoint {source!r}: 'state' is missing or not a table")
+        try:
+            alg.load_state_dict(ckpt["state"])
+        except MooError:
+            raise
+        except Exception as exc:  # a solver's loader on a tampered or foreign state
+            raise FormatError(f"checkpoint {source!r} does not hold a state of {alg.name!r}: "
+                              f"{type(exc).__name__}: {exc}") from exc
+        run.step = ckpt["step"]
+    else:
+        alg.start_replay(ckpt["log_X"].to(alg.device, alg.dtype), ckpt["log_F"].to(alg.device, alg.dtype))
+        run.replay_until = ckpt["step"]

@@ -220,6 +220,8 @@ class NASDigits(Problem):
             in this process only.
     """
 
+    fingerprint_points = 0  # each evaluation trains networks
+
     def __init__(self, objectives: Sequence[str] = ("error", "macs", "latency"), *, seed: int = 0,
                  max_depth: int = 3, channels: Sequence[int] = (4, 8, 16, 32),
                  kernels: Sequence[int] = (1, 3, 5), bits: Sequence[int] = (2, 4, 8, 32),

@@ -72,7 +72,7 @@ def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not (killed / "result.json").exists(), "the run finished before it could be killed"
-    assert _moo("resume", str(killed)).wait() == 0
+    assert _moo("resume", str(killed), "--trust").wait() == 0
     assert _moo(*args, "--out", str(full)).wait() == 0
     a, b = moo.Result.load(killed), moo.Result.load(full)
     assert a.n_evals == b.n_evals == 600

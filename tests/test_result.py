@@ -28,7 +28,7 @@ def test_save_and_load_round_trip_without_pickle(result, tmp_path):
     for name in ("X", "F", "X_all", "F_all"):
         assert torch.equal(getattr(back, name), getattr(result, name))
     assert back.history == result.history and back.meta == result.meta
-    assert back.problem().spec["name"] == "toy_problems:Schaffer"
+    assert back.problem(trust=True).spec["name"] == "toy_problems:Schaffer"
 
 
 def test_load_of_an_unfinished_folder_is_a_clear_error(tmp_path):

@@ -5,7 +5,7 @@ import torch
 import moo
 from moo import BudgetError, CheckpointError, MooValueError
 from moo.solve import STOP
-from toy_problems import Schaffer
+from toy_problems import Interrupt, Schaffer, interrupt_at
 
 
 def run(seed=0, budget=450, **kw):
@@ -74,17 +74,6 @@ def test_time_based_checkpoints(tmp_path):
         run(out=tmp_path / "bad", checkpoint_seconds=0)
 
 
-class Interrupt(Exception):
-    pass
-
-
-def interrupt_at(step):
-    def callback(rec):
-        if rec["step"] == step:
-            raise Interrupt
-    return callback
-
-
 @pytest.mark.parametrize("algorithm, options, budget", [
     ("pymoo.nsga2", {"pop_size": 20}, 200),                       # resumed by replay
     ("botorch.qparego", {"n_init": 6, "batch_size": 2, "num_restarts": 2, "raw_samples": 32,
@@ -136,7 +125,7 @@ def test_history_every_must_be_positive(history_every):
 def test_a_reused_run_folder_never_resumes_the_previous_run(tmp_path):
     run(seed=0, budget=200, out=tmp_path, checkpoint_every=1)
     with pytest.raises(Interrupt):  # a new run in the same folder, interrupted before its first checkpoint
-        run(seed=1, budget=200, out=tmp_path, callbacks=[interrupt_at(1)])
+        run(seed=1, budget=200, out=tmp_path, callbacks=[interrupt_at(1)], overwrite=True)
     resumed = moo.resume(tmp_path, problem=Schaffer(3), progress=False)
     assert torch.equal(resumed.F_all, run(seed=1, budget=200).F_all)
 
@@ -145,7 +134,7 @@ def test_an_algorithm_loaded_by_module_path_resumes(tmp_path):
     with pytest.raises(Interrupt):
         moo.solve(Schaffer(2), "moo.algorithms.peers:PymooNSGA2", budget=120, seed=2, device="cpu",
                   progress=False, out=tmp_path, checkpoint_every=1, callbacks=[interrupt_at(2)], pop_size=20)
-    resumed = moo.resume(tmp_path, problem=Schaffer(2), progress=False)
+    resumed = moo.resume(tmp_path, problem=Schaffer(2), progress=False, trust=True)
     full = moo.solve(Schaffer(2), "pymoo.nsga2", budget=120, seed=2, device="cpu", progress=False, pop_size=20)
     assert resumed.meta["algorithm"]["name"] == "moo.algorithms.peers:PymooNSGA2"
     assert torch.equal(resumed.F_all, full.F_all)

@@ -37,3 +37,15 @@ class Slow(Schaffer):
 class Raises(Schaffer):
     def _evaluate(self, X):
         raise RuntimeError("simulator crashed")
+
+
+class Interrupt(Exception):
+    """Raised by :func:`interrupt_at` to stop a run as a crash would."""
+
+
+def interrupt_at(step):
+    """A solve callback that raises :class:`Interrupt` at history record ``step``."""
+    def callback(rec):
+        if rec["step"] == step:
+            raise Interrupt
+    return callback
