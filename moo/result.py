@@ -24,7 +24,8 @@ from torch import Tensor
 from moo.errors import FormatError, MooError, MooTypeError, MooValueError, RunFolderError, UntrustedSpecError
 from moo.problem import Problem, as_tensor
 from moo.rebuild import algorithm_from_spec, problem_from_spec
-from moo.run_folder import check_archive, read_arrays, read_json, read_torch, write_arrays, write_json, write_torch
+from moo.run_folder import (check_archive, check_fields, read_arrays, read_json, read_torch, write_arrays,
+                            write_json, write_torch)
 
 RESULT_JSON, ARRAYS, MODEL = "result.json", "arrays.npz", "model.pt"
 RESULT_FORMAT = 1
@@ -77,11 +78,7 @@ _META_TYPES = {"seed": (int,), "budget": (int,), "n_evals": (int,), "n_steps": (
 
 def _check_meta(doc: dict, source: str) -> None:
     """Refuse metadata and history whose known fields have the wrong types (a tampered file)."""
-    for key, kinds in _META_TYPES.items():
-        value = doc["meta"].get(key)
-        if key in doc["meta"] and (not isinstance(value, kinds) or isinstance(value, bool)):
-            raise FormatError(f"result {source!r}: meta.{key} must be {' or '.join(k.__name__ for k in kinds)}, "
-                              f"got {value!r}")
+    check_fields(doc["meta"], _META_TYPES, f"result {source!r}, meta", optional=True)
     for i, rec in enumerate(doc["history"]):
         hv = rec.get("hv") if isinstance(rec, dict) else None
         if not isinstance(rec, dict) or not (hv is None or isinstance(hv, (int, float)) and not isinstance(hv, bool)):

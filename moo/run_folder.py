@@ -100,11 +100,21 @@ def read_json(path: Path, what: str, *, formats: Iterable[int], keys: dict[str, 
     if not isinstance(doc, dict):
         raise FormatError(f"{what} {str(path)!r} must hold a JSON object, got {type(doc).__name__}")
     check_format(doc.get("format", 1), formats, f"{what} {str(path)!r}")
-    for key, kind in keys.items():
-        if not isinstance(doc.get(key), kind) or (kind is int and isinstance(doc.get(key), bool)):
-            raise FormatError(f"{what} {str(path)!r}: {key!r} is missing or not a {kind.__name__} "
-                              f"(got {type(doc.get(key)).__name__})")
+    check_fields(doc, keys, f"{what} {str(path)!r}")
     return doc
+
+
+def check_fields(doc: dict, fields: dict[str, type | tuple[type, ...]], what: str, *, optional: bool = False) -> None:
+    """Refuse a stored table whose ``fields`` are missing (unless ``optional``) or of another
+    type; ``True``/``False`` count as booleans only, not as the integers Python makes them."""
+    for key, kinds in fields.items():
+        if optional and key not in doc:
+            continue
+        kinds = kinds if isinstance(kinds, tuple) else (kinds,)
+        value = doc.get(key)
+        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+            raise FormatError(f"{what}: {key!r} is missing or not {' or '.join(k.__name__ for k in kinds)} "
+                              f"(got {value!r:.80})")
 
 
 def check_format(version: Any, formats: Iterable[int], what: str) -> None:

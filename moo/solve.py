@@ -32,9 +32,9 @@ from moo.problem import Problem
 from moo.rebuild import algorithm_from_spec, problem_from_spec
 from moo.registry import get_algorithm, get_problem
 from moo.result import ARRAYS, MODEL, RESULT_JSON, Result, algorithm_spec, run_metadata
-from moo.run_folder import (FolderLock, check_archive, check_fingerprint, check_format, check_writable_path,
-                            make_folder,
-                            problem_fingerprint, read_json, read_torch, write_json, write_torch)
+from moo.run_folder import (FolderLock, check_archive, check_fields, check_fingerprint, check_format,
+                            check_writable_path, make_folder, problem_fingerprint, read_json, read_torch,
+                            write_json, write_torch)
 
 log = logging.getLogger("moo")
 
@@ -352,9 +352,7 @@ def _restore(run: _Run, ckpt, source: str) -> None:
     if not isinstance(ckpt, dict):
         raise FormatError(f"checkpoint {source!r} must hold a table, got {type(ckpt).__name__}")
     check_format(ckpt.get("format"), (CHECKPOINT_FORMAT,), f"checkpoint {source!r}")
-    for key, kind in _CHECKPOINT_KEYS.items():
-        if not isinstance(ckpt.get(key), kind) or (kind is int and isinstance(ckpt.get(key), bool)):
-            raise FormatError(f"checkpoint {source!r}: {key!r} is missing or not a {kind.__name__}")
+    check_fields(ckpt, _CHECKPOINT_KEYS, f"checkpoint {source!r}")
     if ckpt["mode"] not in ("state", "replay") or ckpt["step"] < 0:
         raise FormatError(f"checkpoint {source!r}: mode {ckpt['mode']!r} / step {ckpt['step']} is not valid")
     alg, problem = run.algorithm, run.problem
