@@ -69,21 +69,33 @@ class ParetoSetModel(nn.Module):
 
 
 def scalarized_step(model: nn.Module, optimizer: torch.optim.Optimizer, prefs: Tensor, objectives,
-                    scalarize, *, normalize_grad: bool = True) -> tuple[Tensor, Tensor, Tensor]:
+                    scalarize, *, normalize_grad: bool = True, violation=None,
+                    penalty: float = 0.0) -> tuple[Tensor, Tensor, Tensor]:
     """One gradient step of ``model`` on ``sum_k scalarize(objectives(model(w_k)), w_k)``.
 
     With ``normalize_grad`` the gradient of each preference's scalarized value with respect to
     its solution ``x_k`` is scaled to unit norm before it is back-propagated into the network
     (PSL-MOBO's update; it makes the step independent of the objectives' scale).
+
+    ``violation`` (a function ``X [k, n_var] -> [k]``, differentiable, 0 where feasible) adds an
+    exact penalty: each solution's gradient becomes ``g_s + penalty * g_v`` with ``g_v`` the
+    gradient of its violation, both scaled to unit norm under ``normalize_grad``; with
+    ``penalty > 1`` every infeasible solution's step then reduces its violation to first order,
+    whatever the scale of the objectives and constraints.
     Returns ``(X, F, values)`` of this step, detached.
     """
+    def unit(g: Tensor) -> Tensor:
+        return g / g.norm(dim=-1, keepdim=True).clamp_min(1e-12) if normalize_grad else g
+
     X = model(prefs)
     Xl = X.detach().requires_grad_(True)
     F = objectives(Xl)
     values = scalarize(F, prefs)
     (grad,) = torch.autograd.grad(values.sum(), Xl)
-    if normalize_grad:
-        grad = grad / grad.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+    grad = unit(grad)
+    if violation is not None:
+        (grad_v,) = torch.autograd.grad(violation(Xl).sum(), Xl)
+        grad = grad + penalty * unit(grad_v)
     optimizer.zero_grad()
     X.backward(grad)
     optimizer.step()

@@ -170,6 +170,9 @@ class LINAS(Algorithm):
     module docstring."""
 
     name = "linas"
+    #: predictors and the inner search are rebuilt from the archive and the generator, so a
+    #: resumed run continues exactly
+    state_attrs = ("iteration",)
 
     @dataclass
     class Config:
@@ -241,22 +244,25 @@ class LINAS(Algorithm):
         self.features = encode if callable(encode) else (lambda X: default_features(X, self.problem))
         self.iteration = 0
 
-    # ------------------------------------------------------------------ loop
-    def step(self) -> StepInfo:
+    # ------------------------------------------------------------------ ask/tell
+    def _ask(self) -> Tensor:
         c = self.config
         n = (c.n_init or c.pop_size) if self.iteration == 0 else (c.batch_size or c.pop_size)
         n = n if self.remaining is None else min(n, self.remaining)
+        self._proposal_extras = {}
         if n == 0:
-            return StepInfo()
+            return self.xl.new_empty(0, self.problem.n_var)
         X_seen, _ = self.archive
         if X_seen.shape[0] < 2:
-            X = self._fresh_random(n, self.features(X_seen))
-            extras = {}
-        else:
-            X, extras = self._propose(n)
-        F = self.evaluate(X)
+            return self._fresh_random(n, self.features(X_seen))
+        X, self._proposal_extras = self._propose(n)
+        return X
+
+    def _tell(self, X: Tensor, F: Tensor, G: Tensor | None) -> StepInfo:
+        if X.shape[0] == 0:
+            return StepInfo()
         self.iteration += 1
-        return StepInfo(X=X, F=F, n_evals=X.shape[0], extras={"iteration": self.iteration, **extras})
+        return StepInfo(extras={"iteration": self.iteration, **self._proposal_extras})
 
     def _fresh_random(self, n: int, seen: Tensor, tries: int = 20) -> Tensor:
         """``n`` random points whose features differ from ``seen`` and from each other (as many
@@ -374,15 +380,3 @@ class LINAS(Algorithm):
             taken[i] = True
             front = torch.cat([front, samples[:, i:i + 1]], 1)
         return torch.tensor(picks, dtype=torch.long, device=pool.device)
-
-    # ------------------------------------------------------------------ checkpoints
-    def state_dict(self) -> dict:
-        """The archive, the generator and the iteration count: predictors and the inner search
-        are rebuilt from them, so a resumed run continues exactly."""
-        state = self._base_state()
-        state["iteration"] = self.iteration
-        return state
-
-    def load_state_dict(self, state: dict) -> None:
-        self._load_base_state(state)
-        self.iteration = int(state["iteration"])

@@ -115,9 +115,15 @@ class MOOSVGD(Algorithm):
     One :meth:`step` is one SVGD iteration: it evaluates every particle with gradients
     (``n_particles`` evaluations) and moves them. The approximation set is the non-dominated
     particles, with the objective values of their last evaluation.
+
+    Refused at setup: constrained problems (the field has no constraint term) and integer or
+    categorical variables (particles move continuously).
     """
 
     name = "moo-svgd"
+    state_attrs = ("X", "adam_m", "adam_v", "iteration", "X_eval", "F")
+    handles_constraints = False
+    handles_var_types = ("real",)
 
     @dataclass
     class Config:
@@ -156,9 +162,6 @@ class MOOSVGD(Algorithm):
         if not self.problem.differentiable:
             raise MooTypeError(f"moo-svgd needs a differentiable problem (gradients of the objectives); "
                                f"{self.problem.name!r} has differentiable=False")
-        if self.problem.var_types is not None:
-            raise MooTypeError(f"moo-svgd needs real variables; {self.problem.name!r} has var_types "
-                               f"{self.problem.var_types}")
         if isinstance(c.n_particles, bool) or int(c.n_particles) != c.n_particles or c.n_particles < 2:
             raise MooValueError(f"n_particles must be an integer >= 2, got {c.n_particles!r}")
         for arg, allowed in (("normalize_gradients", ("particle", "column", "none")),
@@ -261,20 +264,3 @@ class MOOSVGD(Algorithm):
             return super().approximation()
         mask = non_dominated_mask(self.F)
         return self.X_eval[mask], self.F[mask]
-
-    def state_dict(self) -> dict:
-        state = self._base_state()
-        state.update(X=self.X.cpu(), adam_m=self.adam_m.cpu(), adam_v=self.adam_v.cpu(),
-                     iteration=self.iteration)
-        if self.F is not None:
-            state.update(X_eval=self.X_eval.cpu(), F=self.F.cpu())
-        return state
-
-    def load_state_dict(self, state: dict) -> None:
-        self._load_base_state(state)
-        to = dict(device=self.device, dtype=self.dtype)
-        self.X = state["X"].to(**to)
-        self.adam_m, self.adam_v = state["adam_m"].to(**to), state["adam_v"].to(**to)
-        self.iteration = int(state["iteration"])
-        if "F" in state:
-            self.X_eval, self.F = state["X_eval"].to(**to), state["F"].to(**to)

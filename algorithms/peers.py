@@ -5,66 +5,152 @@ Registered under their library's name: ``pymoo.nsga2``, ``pymoo.nsga3``, ``pymoo
 ``botorch.qnehvi`` / ``botorch.qparego`` (the loop of BoTorch's multi-objective BO tutorial:
 a GP per objective, Sobol initial design, qLogNEHVI or qParEGO with q-batch optimisation).
 They are the baselines every benchmark compares against.
+
+Constraints and variable types. The pymoo peers pass the constraints to pymoo (constraint
+domination in NSGA-II, NSGA-III and SMS-EMOA); pymoo's MOEA/D has no constraint handling and is
+refused a constrained problem at setup. On a problem with integer or categorical variables
+NSGA-II, NSGA-III and SMS-EMOA run on pymoo's mixed-variable representation (``Real``,
+``Integer``, ``Choice`` variables; ``MixedVariableSampling``, ``MixedVariableMating`` with the
+algorithm's own parent selection: SBX and PM on real variables, SBX and PM rounded on integers,
+uniform crossover and random resetting on categories; ``MixedVariableDuplicateElimination``);
+MOEA/D keeps its SBX and PM and rounds integer variables with a repair (pymoo's
+``RoundingRepair`` on those columns), and is refused categorical ones. Either way the problem is
+evaluated at integral values only. The BoTorch peers optimize a continuous acquisition on
+objective GPs: they are refused constraints and integer or categorical variables.
 """
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import torch
+from pymoo.core.individual import Individual
+from pymoo.core.population import Population
 from pymoo.core.problem import Problem as PymooProblem
+from pymoo.core.repair import Repair
 from torch import Tensor
 
-from moo.algorithm import Algorithm, StepInfo
+from moo.algorithm import Algorithm, StepInfo, feasible_front
+from moo.algorithms.evolutionary.operators import VariableLayout, repair
 from moo.errors import MooValueError
+from moo.pareto import total_violation
 from moo.preferences import das_dennis
 from moo.registry import register_algorithm
 from moo.surrogates import GPSurrogate
 
 
 # ---------------------------------------------------------------------------------------- pymoo
-class _PymooBridge(PymooProblem):
-    """A pymoo ``Problem`` whose evaluations go through ``Algorithm.evaluate`` (counting,
-    archiving, replay). Rows beyond the remaining budget are not evaluated: they get ``inf``
-    objectives, and the run ends with that generation."""
+def _pymoo_vars(problem) -> dict:
+    """pymoo's mixed-variable description of ``problem``'s variables: ``x0 .. x{n-1}`` as
+    ``Real`` on the bounds, ``Integer`` on the integers within them, ``Choice`` among them."""
+    from pymoo.core.variable import Choice, Integer, Real
 
-    def __init__(self, owner: "PymooAlgorithm"):
+    out = {}
+    for j, (kind, lo, hi) in enumerate(zip(problem.var_types, problem.xl.tolist(), problem.xu.tolist())):
+        if kind == "real":
+            out[f"x{j}"] = Real(bounds=(lo, hi))
+        elif kind == "int":
+            out[f"x{j}"] = Integer(bounds=(math.ceil(lo), math.floor(hi)))
+        else:
+            out[f"x{j}"] = Choice(options=list(range(math.ceil(lo), math.floor(hi) + 1)))
+    return out
+
+
+class _PymooBridge(PymooProblem):
+    """The pymoo ``Problem`` a pymoo algorithm is set up on: it evaluates nothing itself but
+    hands pymoo the values told for the asked individuals (:meth:`PymooAlgorithm._tell`). Asked
+    rows beyond the remaining budget were not evaluated: they get ``inf`` objectives, and the
+    run ends with that generation. With ``mixed`` it declares pymoo's mixed variables
+    (:func:`_pymoo_vars`), whose individuals are dicts ``{"x0": .., ..}``."""
+
+    def __init__(self, owner: "PymooAlgorithm", mixed: bool):
         p = owner.problem
-        super().__init__(n_var=p.n_var, n_obj=p.n_obj, n_ieq_constr=p.n_constr,
-                         xl=p.xl.numpy(), xu=p.xu.numpy())
-        self.owner = owner
+        space = dict(vars=_pymoo_vars(p)) if mixed else dict(n_var=p.n_var, xl=p.xl.numpy(), xu=p.xu.numpy())
+        super().__init__(n_obj=p.n_obj, n_ieq_constr=p.n_constr, **space)
+        self.mixed = mixed
+        self.told: dict[str, np.ndarray] = {}
+
+    def rows(self, x) -> np.ndarray:
+        """pymoo's decision vectors (arrays, or mixed-variable dicts) as a float matrix."""
+        if self.mixed:
+            x = [[row[f"x{j}"] for j in range(self.n_var)] for row in x]
+        return np.asarray(x, dtype=np.float64).reshape(len(x), self.n_var)
 
     def _evaluate(self, x, out, *args, **kwargs):
-        owner, problem = self.owner, self.owner.problem
-        X = torch.as_tensor(np.asarray(x, dtype=np.float64), device=owner.device, dtype=owner.dtype)
-        k = X.shape[0] if owner.remaining is None else min(X.shape[0], owner.remaining)
-        out["F"] = np.full((X.shape[0], problem.n_obj), np.inf)
-        out["F"][:k] = owner.evaluate(X[:k]).detach().cpu().double().numpy()
-        if problem.n_constr:
-            out["G"] = np.full((X.shape[0], problem.n_constr), np.inf)
-            out["G"][:k] = problem.constraints(X[:k]).detach().cpu().double().numpy()
+        for key, told in self.told.items():  # "F", and "G" with constraints
+            out[key] = np.full((len(x), told.shape[1]), np.inf)
+            out[key][: told.shape[0]] = told
+
+
+class _RoundIntegers(Repair):
+    """pymoo's ``RoundingRepair`` on the integer columns of a moo problem only, into its bounds."""
+
+    def __init__(self, problem):
+        super().__init__()
+        self.layout = VariableLayout(problem.var_types, problem.n_var, torch.device("cpu"))
+        self.xl, self.xu = problem.xl.double(), problem.xu.double()
+
+    def _do(self, problem, X, **kwargs):
+        return repair(torch.as_tensor(np.asarray(X, dtype=np.float64)), self.xl, self.xu, self.layout).numpy()
 
 
 class PymooAlgorithm(Algorithm):
-    """Base of the pymoo peers: builds the pymoo algorithm in ``_make`` and advances it one
-    generation per step. pymoo's state is not tensors, so these resume by replay."""
+    """Base of the pymoo peers: builds the pymoo algorithm in ``_make`` and drives it by pymoo's
+    own ask/tell, one generation per round. pymoo's state is not tensors, so these resume by
+    replay.
 
-    def _make(self):
+    ``_make(**options)`` passes ``options`` to the pymoo algorithm's constructor: none on an
+    all-real problem, otherwise :meth:`_discrete_options`."""
+
+    resume_by = "replay"
+
+    def _make(self, **options):
         raise NotImplementedError
 
-    def _setup(self) -> None:
-        self._pymoo = self._make()
-        self._pymoo.setup(_PymooBridge(self), termination=("n_gen", 2**62), seed=self.seed)
+    def _discrete_options(self) -> dict:
+        """Constructor options for a problem with integer or categorical variables: pymoo's
+        mixed-variable sampling, mating (with the algorithm's own parent selection) and
+        duplicate elimination."""
+        from pymoo.core.mixed import (MixedVariableDuplicateElimination, MixedVariableMating,
+                                      MixedVariableSampling)
 
-    def step(self) -> StepInfo:
-        before = self.n_evals
+        dedup = MixedVariableDuplicateElimination()
+        selection = self._make().mating.selection
+        return dict(sampling=MixedVariableSampling(), eliminate_duplicates=dedup,
+                    mating=MixedVariableMating(selection=selection, eliminate_duplicates=dedup))
+
+    def _setup(self) -> None:
+        options = self._discrete_options() if self.problem.is_discrete() else {}
+        self._pymoo = self._make(**options)
+        self._bridge = _PymooBridge(self, mixed="mating" in options)
+        self._pymoo.setup(self._bridge, termination=("n_gen", 2**62), seed=self.seed)
+        self._infills = None
+
+    def _ask(self) -> Tensor:
+        """pymoo's next infills (a generation; one offspring for MOEA/D), those not yet
+        evaluated, cut to the remaining budget."""
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore", RuntimeWarning)
-            self._pymoo.next()
-        n = self.n_evals - before
-        X, F = self.archive
-        return StepInfo(X=X[-n:] if n else None, F=F[-n:] if n else None, n_evals=n)
+            self._pymoo_asked = self._pymoo.ask()  # MOEA/D asks for one Individual at a time
+        self._infills = Population.create(self._pymoo_asked) if isinstance(self._pymoo_asked, Individual) else self._pymoo_asked
+        fresh = [ind.X for ind in self._infills if "F" not in ind.evaluated]
+        X = torch.as_tensor(self._bridge.rows(fresh), device=self.device, dtype=self.dtype)
+        return X if self.remaining is None else X[: self.remaining]
+
+    def _tell(self, X: Tensor, F: Tensor, G: Tensor | None) -> StepInfo:
+        """The told values go to pymoo through its own evaluator (which counts, and computes the
+        constraint violation), then pymoo advances, exactly as its ``next()`` would."""
+        self._bridge.told = {"F": F.cpu().double().numpy()}
+        if G is not None:
+            self._bridge.told["G"] = G.cpu().double().numpy()
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)
+            self._pymoo.evaluator.eval(self._bridge, self._infills, algorithm=self._pymoo)
+            self._pymoo.tell(infills=self._pymoo_asked)
+        self._infills = None
+        return StepInfo()
 
 
 @register_algorithm("pymoo.nsga2")
@@ -82,10 +168,10 @@ class PymooNSGA2(PymooAlgorithm):
     class Config:
         pop_size: int = 40
 
-    def _make(self):
+    def _make(self, **options):
         from pymoo.algorithms.moo.nsga2 import NSGA2
 
-        return NSGA2(pop_size=self.config.pop_size)
+        return NSGA2(pop_size=self.config.pop_size, **options)
 
 
 def _ref_dirs(n_obj: int, n_partitions: int | None) -> np.ndarray:
@@ -106,18 +192,24 @@ class PymooNSGA3(PymooAlgorithm):
         n_partitions: int | None = None
         pop_size: int | None = None
 
-    def _make(self):
+    def _make(self, **options):
         from pymoo.algorithms.moo.nsga3 import NSGA3
 
         return NSGA3(ref_dirs=_ref_dirs(self.problem.n_obj, self.config.n_partitions),
-                     pop_size=self.config.pop_size)
+                     pop_size=self.config.pop_size, **options)
 
 
 @register_algorithm("pymoo.moead")
 class PymooMOEAD(PymooAlgorithm):
-    """pymoo's MOEA/D (Zhang & Li 2007) with PBI decomposition, 20 neighbours."""
+    """pymoo's MOEA/D (Zhang & Li 2007) with PBI decomposition, 20 neighbours.
+
+    Refused at setup: constraints (pymoo's MOEA/D has none) and categorical variables (its
+    neighbourhood mating has no mixed-variable form); integer variables are rounded by a repair.
+    """
 
     name = "pymoo.moead"
+    handles_constraints = False
+    handles_var_types = ("real", "int")
 
     @dataclass
     class Config:
@@ -125,12 +217,16 @@ class PymooMOEAD(PymooAlgorithm):
         n_neighbors: int = 20
         prob_neighbor_mating: float = 0.9
 
-    def _make(self):
+    def _make(self, **options):
         from pymoo.algorithms.moo.moead import MOEAD
 
         return MOEAD(ref_dirs=_ref_dirs(self.problem.n_obj, self.config.n_partitions),
                      n_neighbors=self.config.n_neighbors,
-                     prob_neighbor_mating=self.config.prob_neighbor_mating)
+                     prob_neighbor_mating=self.config.prob_neighbor_mating, **options)
+
+    def _discrete_options(self) -> dict:
+        """Integer variables only (categorical ones are refused): SBX and PM, then rounding."""
+        return dict(repair=_RoundIntegers(self.problem))
 
 
 @register_algorithm("pymoo.smsemoa")
@@ -143,10 +239,10 @@ class PymooSMSEMOA(PymooAlgorithm):
     class Config:
         pop_size: int = 100
 
-    def _make(self):
+    def _make(self, **options):
         from pymoo.algorithms.moo.sms import SMSEMOA
 
-        return SMSEMOA(pop_size=self.config.pop_size)
+        return SMSEMOA(pop_size=self.config.pop_size, **options)
 
 
 # -------------------------------------------------------------------------------------- BoTorch
@@ -164,6 +260,8 @@ class BoTorchAlgorithm(Algorithm):
     on the archive of one RE32 run (objectives spanning 4e8) every raw-unit gradient of
     qLogNEHVI came out NaN, and none does after the rescaling.
     The state is the data and the random generator, so checkpoints are exact.
+    Constraints and integer or categorical variables are refused at setup: the GPs model the
+    objectives only, and the acquisition is optimized over the continuous box.
 
     The acquisition optimizer raises ``OptimizationGradientError`` when the gradient is NaN at
     every restart it optimizes; the rescaling makes that rarer but not impossible (one RE32 run
@@ -171,6 +269,9 @@ class BoTorchAlgorithm(Algorithm):
     fresh raw samples up to ``max_retries`` times, and if every attempt fails the batch is drawn
     uniformly from the box, with a ``RuntimeWarning`` that names the step.
     """
+
+    handles_constraints = False
+    handles_var_types = ("real",)
 
     @dataclass
     class Config:
@@ -255,12 +356,6 @@ class BoTorchAlgorithm(Algorithm):
         if ref is not None:
             return unit, (-torch.as_tensor(ref, device=self.device, dtype=self.dtype) - lo) / span
         return unit, infer_reference_point(unit)
-
-    def state_dict(self) -> dict:
-        return self._base_state()
-
-    def load_state_dict(self, state: dict) -> None:
-        self._load_base_state(state)
 
 
 @register_algorithm("botorch.qnehvi")

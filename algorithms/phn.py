@@ -36,6 +36,8 @@ Options beyond the paper (off by default, so the defaults are PHN's):
   the ends of the front; 1 is uniform on the simplex).
 
 The training loop, snapshots and checkpoints are PSL's (:class:`moo.algorithms.psl.PSL`).
+Refused at setup: constrained problems (PSL's penalty is not part of PHN's losses) and integer
+or categorical variables (the generated weights are continuous).
 """
 from __future__ import annotations
 
@@ -114,6 +116,7 @@ class PHN(PSL):
     """Pareto HyperNetwork (Navon et al., ICLR 2021), PHN-LS or PHN-EPO. See the module docstring."""
 
     name = "phn"
+    handles_constraints = False
 
     @dataclass
     class Config:

@@ -25,6 +25,17 @@ Budget: every training step evaluates ``n_pref_update`` solutions (counted, not 
 model's solutions at a fixed set of ``n_snapshot`` preferences (Das-Dennis, ~100) are evaluated
 and archived every ``snapshot_every`` steps and once more when the budget runs out; the latest
 such snapshot, non-dominated, is the approximation set.
+
+Constraints (beyond the paper, which has none): an exact penalty on the total violation
+``v(x) = sum_j max(g_j(x), 0)``, which must be differentiable like the objectives. Each training
+solution descends ``g_s / |g_s| + constraint_penalty * g_v / |g_v|`` (``g_s`` the gradient of its
+scalarized value, ``g_v`` that of its violation, 0 where feasible; without ``normalize_grad`` the
+raw sum ``g_s + constraint_penalty * g_v``). With the default ``constraint_penalty = 2`` (any value
+above 1 does) an infeasible solution's step reduces its violation to first order whatever the
+scale of the objectives and constraints. Solutions on an active constraint end on its boundary,
+within a step of it on either side; the approximation set keeps the snapshot's feasible points
+only (the least infeasible, with an :class:`~moo.errors.InfeasibleWarning`, when none is).
+Integer and categorical variables are refused at setup: the model's outputs are continuous.
 """
 from __future__ import annotations
 
@@ -35,9 +46,9 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from moo.algorithm import Algorithm, StepInfo
+from moo.algorithm import Algorithm, StepInfo, feasible_front
 from moo.errors import MooTypeError, MooValueError, ShapeError
-from moo.pareto import non_dominated_mask
+from moo.pareto import total_violation
 from moo.preferences import dirichlet, get_scalarization, sample_preferences
 from moo.problem import as_tensor
 from moo.registry import register_algorithm
@@ -74,6 +85,8 @@ class PSL(Algorithm):
     """Pareto set learning with exact gradients (Lin et al., NeurIPS 2022). See the module docstring."""
 
     name = "psl"
+    state_attrs = ("model", "optimizer", "ideal", "n_steps", "last")
+    handles_var_types = ("real",)
 
     @dataclass
     class Config:
@@ -90,6 +103,7 @@ class PSL(Algorithm):
         n_snapshot: int = 100
         snapshot_every: int = 500
         lr_schedule: str = "cosine"
+        constraint_penalty: float = 2.0
 
     def _setup(self) -> None:
         if not self.problem.differentiable:
@@ -109,6 +123,9 @@ class PSL(Algorithm):
         c = self.config
         if c.lr_schedule not in ("cosine", "constant"):
             raise MooValueError(f"lr_schedule must be 'cosine' or 'constant', got {c.lr_schedule!r}")
+        if not c.constraint_penalty > 0:
+            raise MooValueError(f"constraint_penalty must be > 0 (above 1 for the descent guarantee), "
+                                f"got {c.constraint_penalty!r}")
         self.scalarize = build_scalarization(c.scalarization, c.rho)
         self.ideal = torch.full((self.problem.n_obj,), c.ideal_init, dtype=self.dtype, device=self.device)
 
@@ -158,8 +175,19 @@ class PSL(Algorithm):
                 group["lr"] = c.lr * 0.5 * (1.0 + math.cos(math.pi * self.n_evals / self.budget))
         scalarize = lambda F, w: self.scalarize(F, w, self.ideal)  # noqa: E731
         _, _, values = scalarized_step(self.model, self.optimizer, prefs + c.pref_eps, objectives, scalarize,
-                                       normalize_grad=c.normalize_grad)
+                                       normalize_grad=c.normalize_grad,
+                                       violation=self._violation if self.problem.n_constr else None,
+                                       penalty=c.constraint_penalty)
         return float(values.mean())
+
+    def _violation(self, X: Tensor) -> Tensor:
+        """Total constraint violation ``[k]`` of ``X``, differentiable (the penalty's gradient)."""
+        G = self.problem.constraints(X)
+        if not G.requires_grad:
+            raise MooTypeError(f"{self.name}'s constraint penalty needs differentiable constraints; problem "
+                               f"{self.problem.name!r} returned constraints that no gradient flows through "
+                               "(write _constraints in torch ops)")
+        return total_violation(G)
 
     # ------------------------------------------------------------------ results
     def pareto_set(self, prefs) -> Tensor:
@@ -169,27 +197,10 @@ class PSL(Algorithm):
             return self._solutions(w)
 
     def approximation(self) -> tuple[Tensor, Tensor]:
-        """The non-dominated solutions of the latest snapshot (the model at the fixed preferences)."""
+        """The non-dominated solutions of the latest snapshot (the model at the fixed preferences),
+        feasible ones only on a constrained problem."""
         if self.last is None:
             return super().approximation()
         X, F = self.last
-        mask = non_dominated_mask(F)
-        return X[mask], F[mask]
-
-    # ------------------------------------------------------------------ checkpoints
-    def state_dict(self) -> dict:
-        state = self._base_state()
-        state.update(model=self.model.state_dict(), optimizer=self.optimizer.state_dict(),
-                     ideal=None if self.ideal is None else self.ideal.cpu(), n_steps=self.n_steps,
-                     last_X=None if self.last is None else self.last[0].cpu(),
-                     last_F=None if self.last is None else self.last[1].cpu())
-        return state
-
-    def load_state_dict(self, state: dict) -> None:
-        self._load_base_state(state)
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.ideal = None if state["ideal"] is None else state["ideal"].to(self.device, self.dtype)
-        self.n_steps = int(state["n_steps"])
-        self.last = None if state["last_X"] is None else (state["last_X"].to(self.device, self.dtype),
-                                                          state["last_F"].to(self.device, self.dtype))
+        cv = total_violation(self.problem.constraints(X)) if self.problem.n_constr else None
+        return feasible_front(X, F, cv)

@@ -23,6 +23,13 @@ at 0, which for non-negative objectives such as ZDT's puts it at the origin) and
 act on the raw objectives. The SVH-PSL reference does this on ZDT1-3 (not elsewhere, and not in
 its PSL-MOBO baseline); the hypervolume-based batch selection does not depend on the choice.
 
+Constraints are refused at setup (the GPs model the objectives only), and so are categorical
+variables (the GPs' kernel treats every input as ordered). Integer variables (beyond the paper):
+the model and its training work on the continuous relaxation, and the initial design and every
+candidate are rounded to the nearest integer in the bounds before they are scored and
+evaluated, so the problem only sees integral values and the batch selection ranks the points
+that will be evaluated.
+
 The run starts from ``n_init = 10`` Latin-hypercube points (the reference code; 10 + 20 × 5 =
 110 evaluations; a budget of 120 gives 22 iterations).
 
@@ -51,6 +58,7 @@ from moo.registry import register_algorithm
 from moo.surrogates import GPSurrogate
 from moo.algorithms.hypernetwork import ParetoSetModel, scalarized_step
 from moo.algorithms.psl import check_prefs
+from moo.algorithms.evolutionary.operators import VariableLayout, repair
 
 
 def latin_hypercube(n: int, d: int, *, generator: torch.Generator, dtype: torch.dtype = torch.float64,
@@ -69,6 +77,9 @@ class PSLMOBO(Algorithm):
     """PSL-MOBO (Lin et al., NeurIPS 2022) with the reference code's defaults. See the module docstring."""
 
     name = "psl-mobo"
+    state_attrs = ("n_iter", "model")
+    handles_constraints = False
+    handles_var_types = ("real", "int")
 
     @dataclass
     class Config:
@@ -89,6 +100,7 @@ class PSLMOBO(Algorithm):
 
     def _setup(self) -> None:
         self.lower, self.upper = bounds_on(self.problem, torch.empty(0, dtype=self.dtype, device=self.device))
+        self.layout = VariableLayout(self.problem.var_types, self.problem.n_var, self.device)
         self.model: ParetoSetModel | None = None
         self.n_iter = 0
 
@@ -104,9 +116,13 @@ class PSLMOBO(Algorithm):
     def _initial(self) -> StepInfo:
         k = min(self.config.n_init, self.remaining or self.config.n_init)
         U = latin_hypercube(k, self.problem.n_var, generator=self.generator, dtype=self.dtype, device=self.device)
-        X = self.lower + (self.upper - self.lower) * U
+        X = self._on_grid(self.lower + (self.upper - self.lower) * U)
         F = self.evaluate(X)
         return StepInfo(X=X, F=F, n_evals=k)
+
+    def _on_grid(self, X: Tensor) -> Tensor:
+        """``X`` with its integer columns rounded to the nearest integer in the bounds."""
+        return repair(X, self.lower, self.upper, self.layout)
 
     def _local_step(self, X: Tensor, prefs: Tensor, value, ideal: Tensor) -> Tensor:
         """One Tchebycheff gradient step per candidate in unit-cube coordinates, clipped to the box."""
@@ -180,6 +196,7 @@ class PSLMOBO(Algorithm):
             X_cand = model(prefs)
         if c.n_local > 0:
             X_cand = torch.cat([X_cand, self._local_step(X_cand, prefs, value, ideal)])
+        X_cand = self._on_grid(X_cand)
         with torch.no_grad():
             Y_cand = value(X_cand)
         ok = torch.isfinite(Y_cand).all(-1)
@@ -208,16 +225,8 @@ class PSLMOBO(Algorithm):
             return self.model(w + self.config.pref_eps)
 
     # ------------------------------------------------------------------ checkpoints
-    def state_dict(self) -> dict:
-        state = self._base_state()
-        state.update(n_iter=self.n_iter, model=None if self.model is None else self.model.state_dict())
-        return state
-
     def load_state_dict(self, state: dict) -> None:
-        self.model = None
-        if state["model"] is not None:  # built before the generator is restored: its draws are overwritten
-            self.model = self._new_model()
-            self.model.load_state_dict(state["model"])
-            self.model.eval()
-        self._load_base_state(state)
-        self.n_iter = int(state["n_iter"])
+        # the model is created during the run: build it (before the generator is restored, which
+        # overwrites the draws of its initialisation) for the base class to load into
+        self.model = None if state.get("model") is None else self._new_model().eval()
+        super().load_state_dict(state)

@@ -86,6 +86,9 @@ moves the mean from -4.95 to -6.78 (5 seeds; paper -7.8). On RE41, F2 and RE37 i
 paper: -2.67, -5.11 and -3.41 over 3 seeds, against -2.5, -4.8 and -3.4 (without it: -2.16,
 -4.31 and -2.94 over 5 seeds). See the notes' ninth round. It stays off by default because it is
 not part of SVH-PSL.
+
+Constraints and variable types are handled as in PSL-MOBO: constraints and categorical variables
+are refused at setup, integer variables are rounded in the initial design and the candidates.
 """
 from __future__ import annotations
 

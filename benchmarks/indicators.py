@@ -1,7 +1,7 @@
 """Hypervolume timing: moo.indicators against moocore, pymoo and BoTorch, in one process.
 
 Run ``python -m moo.benchmarks.indicators`` (``--quick`` for a smoke run). Prints a table and writes
-``benchmarks/results/indicators.{md,json}``. Every figure is the median of repeats, measured in
+``results/indicators.{md,json}``. Every figure is the median of repeats, measured in
 this one run; the ratios (ours / peer, lower is better) are what the issue's targets are about.
 Fronts are points on the positive unit sphere (every point non-dominated, the hard case) with
 reference point 1.1. Torch runs single-threaded, like moocore, so the comparison is per core
@@ -23,7 +23,7 @@ import torch
 
 from moo.indicators import hv_improvement, hypervolume
 
-RESULTS = Path(__file__).resolve().parent / "results"
+RESULTS = Path(__file__).resolve().parent.parent / "results"
 
 
 def sphere_front(n: int, m: int, seed: int, batch: tuple[int, ...] = ()) -> np.ndarray:

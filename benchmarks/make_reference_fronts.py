@@ -38,7 +38,7 @@ from moo.preferences import das_dennis
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "problems" / "data"
 SHARED_RE = Path(__file__).resolve().parent.parent.parent / "shared" / "reference" / "re"
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
+RESULTS_DIR = Path(__file__).resolve().parent.parent / "results"
 
 
 @dataclass(frozen=True)
@@ -192,7 +192,7 @@ def compare_with_published(name: str, F: np.ndarray) -> str:
 
 
 def write_report(names: list[str]) -> None:
-    """Compare every shipped RE front with the suite's and write ``benchmarks/results/reference_fronts.{md,json}``."""
+    """Compare every shipped RE front with the suite's and write ``results/reference_fronts.{md,json}``."""
     rows = [row for name in names if name in PLANS
             for row in [hv_comparison(name, moo.get_problem(name).pareto_front().numpy())] if row is not None]
     if not rows:
@@ -216,7 +216,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("names", nargs="*", help="problems to (re)compute; default: all")
     parser.add_argument("--report", action="store_true",
                         help="compute nothing; compare the shipped RE fronts with the suite's and write "
-                             "benchmarks/results/reference_fronts.{md,json}")
+                             "results/reference_fronts.{md,json}")
     args = parser.parse_args(argv)
     names = args.names or [*GRID_PLANS, *PLANS]
     if args.report:

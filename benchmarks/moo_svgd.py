@@ -13,7 +13,7 @@ Run ``python -m moo.benchmarks.moo_svgd`` (``--iterations N``, default the paper
   same population (50) and the same number of objective evaluations (NSGA-II is gradient-free;
   MOO-SVGD's evaluations also give it gradients).
 
-Torch runs single-threaded. Writes ``benchmarks/results/moo_svgd.{md,json}``.
+Torch runs single-threaded. Writes ``results/moo_svgd.{md,json}``.
 """
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ from moo.algorithms.moo_svgd import MOOSVGD
 from moo.indicators import hypervolume
 from moo.pareto import non_dominated_mask
 
-RESULTS = Path(__file__).resolve().parent / "results"
+RESULTS = Path(__file__).resolve().parent.parent / "results"
 REF = np.array([1.1, 1.1])
 
 

@@ -21,7 +21,7 @@ reach random search's final hypervolume, the run time, and front plots.
     python -m moo.benchmarks.nas_digits                      # the full run: 150 evaluations x 3 seeds
     python -m moo.benchmarks.nas_digits --budget 60 --seeds 1 --out /tmp/nas   # a quick look
 
-Results go to ``benchmarks/results/nas_digits.{md,json}`` and ``nas_digits_{curves,fronts}.png``
+Results go to ``results/nas_digits.{md,json}`` and ``nas_digits_{curves,fronts}.png``
 (``nas_digits_LABEL.*`` with ``--label LABEL``, e.g. for held-out seeds).
 """
 from __future__ import annotations
@@ -42,7 +42,7 @@ from moo.algorithm import Algorithm, StepInfo
 from moo.algorithms.evolutionary.operators import VariableLayout, sample_uniform
 from moo.indicators import hypervolume
 
-RESULTS = Path(__file__).resolve().parent / "results"
+RESULTS = Path(__file__).resolve().parent.parent / "results"
 OBJECTIVES = ("error", "macs", "latency")
 LABELS = {"error": "validation error", "macs": "MACs per image", "latency": "latency (ms, batch of 64)"}
 

@@ -12,7 +12,7 @@ Run ``python -m moo.benchmarks.nsga_vs_pymoo`` (``--quick`` for a smoke run). Tw
 
 Torch runs single-threaded, like NumPy's code paths in pymoo, so the comparison is per core and
 not disturbed by other processes on a shared machine. Writes
-``benchmarks/results/nsga_vs_pymoo.{md,json}``.
+``results/nsga_vs_pymoo.{md,json}``.
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ import moo
 from moo.algorithms.evolutionary import NSGA2, NSGA3
 from moo.indicators import hypervolume
 
-RESULTS = Path(__file__).resolve().parent / "results"
+RESULTS = Path(__file__).resolve().parent.parent / "results"
 PROBLEMS = {"zdt1": {}, "zdt2": {}, "zdt3": {}, "dtlz2": {"n_obj": 3, "n_var": 12}}
 
 

@@ -35,9 +35,9 @@ Navon et al., "Learning the Pareto Front with Hypernetworks", ICLR 2021. Protoco
   baseline's point: the best verdict of any sweep ray. The front reading is the paper's (its
   figures set the baselines' points against PHN's swept front); the same-ray one is stricter.
 
-Notes on the results and on the variants tried: ``benchmarks/results/phn_notes.md``.
+Notes on the results and on the variants tried: ``results/phn_notes.md``.
 
-Writes ``benchmarks/results/phn.{md,json,png}`` (the stored table; about 3 CPU-hours, its
+Writes ``results/phn.{md,json,png}`` (the stored table; about 3 CPU-hours, its
 training runs resume from ``phn.partial.json`` when interrupted)::
 
     python -m moo.benchmarks.phn --steps 2000 --phn-steps 10000 --seeds 5 --phn-lrs 3e-4 \
@@ -57,7 +57,7 @@ import torch
 import moo
 from moo.indicators import hypervolume
 
-RESULTS = Path(__file__).resolve().parent / "results"
+RESULTS = Path(__file__).resolve().parent.parent / "results"
 RAYS = ((1.0, 0.0), (0.75, 0.25), (0.5, 0.5), (0.25, 0.75), (0.0, 1.0))
 
 

@@ -19,7 +19,7 @@ against three denominators:
   three corners. A ratio above 100 % there means the model did not follow that degeneracy;
 * the exact hypervolume of the continuous front.
 
-Writes ``benchmarks/results/psl.{md,json}``::
+Writes ``results/psl.{md,json}``::
 
     python -m moo.benchmarks.psl --seeds 3
 """
@@ -38,7 +38,7 @@ import moo
 from moo.algorithms.psl import PSL
 from moo.preferences import das_dennis
 
-RESULTS = Path(__file__).resolve().parent / "results"
+RESULTS = Path(__file__).resolve().parent.parent / "results"
 # problem, options, exact hypervolume of the continuous front at reference point 1.1
 PROBLEMS = {"zdt1": ({}, 0.21 + 2 / 3), "zdt2": ({}, 0.21 + 1 / 3), "dtlz2": ({"n_obj": 3}, 1.331 - math.pi / 6)}
 

@@ -13,7 +13,7 @@ consistent one (the problem's own ideal/nadir and front; ``consistent_lhd``), me
 over seeds, plus wall time per BO iteration (per generation for NSGA-II).
 
 Each run is made by :func:`moo.benchmarks.svh_psl.run_one`. Runs accumulate in
-``benchmarks/results/psl_mobo.json`` (keyed by problem, algorithm, seed) with their final LHDs
+``results/psl_mobo.json`` (keyed by problem, algorithm, seed) with their final LHDs
 and, for runs stored since the two benchmarks share ``run_one``, their LHD curves; the table
 ``psl_mobo.md`` is rebuilt from everything stored. Several invocations (e.g. one per core, split
 with ``--first-seed``) may share one store. A small run::
@@ -31,7 +31,7 @@ from pathlib import Path
 from moo.benchmarks import svh_psl
 from moo.benchmarks.svh_psl import load, store_run
 
-RESULTS = Path(__file__).resolve().parent / "results"
+RESULTS = Path(__file__).resolve().parent.parent / "results"
 PROBLEMS = ("zdt1", "vlmop2", "re21", "re33", "re36", "re37")
 ALGORITHMS = ("psl-mobo", "botorch.qnehvi", "pymoo.nsga2")
 BATCH = 5

@@ -6,7 +6,7 @@ policy: fixed weights in the paper's three settings (accuracy, conciseness, form
 (0.334, 0.333, 0.333), (0.25, 0.375, 0.375), (0.5, 0.25, 0.25); hypervolume-guided weighting on
 each of the three; and gradient-based weighting (from uniform weights).
 
-Reported (``benchmarks/results/reward_weighting.{md,json}`` and PNG plots):
+Reported (``results/reward_weighting.{md,json}`` and PNG plots):
 
 * final validation objectives: the mean of the last ``--final-window`` validation vectors;
 * hypervolume of that point with reference point 0 (all rewards are in [0, 1], so the HV of
@@ -291,7 +291,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--n-val", type=int, default=256)
     ap.add_argument("--final-window", type=int, default=5)
     ap.add_argument("--cache", default=None, help="folder for warm-start states and finished runs (resume)")
-    ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "reward_weighting"))
+    ap.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "results" / "reward_weighting"))
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     out = Path(args.out)

@@ -18,7 +18,7 @@ Two LHD conventions are reported, ``LHD = ln(max(HV_true - HV(evaluated set), 1e
   reference point 1.1 in the normalized space, HV_true of the problem's own front (the exact
   continuous value for ZDT1 and ZDT2, a 10,000-point front where the front is analytic).
 
-Every run is appended to ``benchmarks/results/svh_psl.json`` (keyed by problem, algorithm and
+Every run is appended to ``results/svh_psl.json`` (keyed by problem, algorithm and
 seed), so partial runs accumulate; the table ``svh_psl.md`` and the convergence figure
 ``svh_psl.png`` are rebuilt from everything stored, with the run time split into GP fitting,
 hypernetwork training and batch selection, the cells with fewer than five seeds, and the
@@ -26,7 +26,7 @@ commands that produced the runs. ``--options ALGORITHM JSON`` runs a labelled va
 SVH-PSL with the reference code's stale gradient, ``svh_psl_reference_quirks.md``).
 
 Runs that ``moo.benchmarks.psl_mobo`` already made under this protocol (qNEHVI and PSL-MOBO on
-its six problems) can be added with ``--import-from benchmarks/results/psl_mobo.json``. Both
+its six problems) can be added with ``--import-from results/psl_mobo.json``. Both
 benchmarks make their runs with :func:`run_one`; runs stored there before it kept curves have
 only their final LHD and appear in the figure as a marker.
 
@@ -52,7 +52,7 @@ import moo
 from moo.indicators import Evaluator
 from moo.indicators.evaluator import LHD_FLOOR
 
-RESULTS = Path(__file__).resolve().parent / "results"
+RESULTS = Path(__file__).resolve().parent.parent / "results"
 # the paper's problems: ZDT1-3, VLMOP2, F2 and seven RE problems
 PROBLEMS = ("zdt1", "zdt2", "zdt3", "vlmop2", "f2", "re21", "re32", "re33", "re36", "re37", "re41", "re42")
 OPTIONS = {"zdt1": {"n_var": 20}, "zdt2": {"n_var": 20}, "zdt3": {"n_var": 20}}  # the paper's result files: n = 20

@@ -4,13 +4,17 @@ from moo.errors import (
     BudgetError,
     CheckpointError,
     EvaluationError,
+    FormatError,
+    IndicatorUnavailableError,
     InfeasibleWarning,
     MooError,
     MooTypeError,
     MooValueError,
     NonFiniteError,
+    RunFolderError,
     ShapeError,
     UnknownNameError,
+    UntrustedSpecError,
 )
 from moo.problem import NormalizedProblem, Problem
 from moo.algorithm import Algorithm, StepInfo
@@ -19,3 +23,4 @@ from moo.registry import get_algorithm, get_problem, register_algorithm, registe
 __version__ = "0.1.0"
 from moo.result import Result
 from moo.solve import resume, solve
+from moo import termination

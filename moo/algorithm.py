@@ -1,16 +1,25 @@
 """The protocol every solver implements, and the shared machinery behind it.
 
 A solver subclasses :class:`Algorithm`, declares its hyper-parameters as a dataclass in
-``Config`` (with the defaults of the paper it reproduces), and implements ``_setup`` and
-``step``. The base class owns the random generator, the device, evaluation counting against
-the budget, and the archive of every evaluated point.
+``Config`` (with the defaults of the paper it reproduces), and implements ``_setup`` and either
 
-Checkpoints: an algorithm whose state is tensors returns it from :meth:`state_dict`; the solve
-loop saves it (loadable with ``weights_only=True``) and resumes from it. An algorithm that
-cannot (a peer library's object) returns ``None`` and is resumed by *replay*: it is run again
-from the same seed, and every evaluation is served from the recorded log while the log lasts,
-so an interrupted run costs no true evaluation twice and ends exactly where an uninterrupted
-one would.
+- ``_ask`` and ``_tell`` (a *black-box* solver): :meth:`ask` gives the next batch to evaluate,
+  :meth:`tell` takes its objective (and constraint) values. Whoever evaluates (``moo.solve``,
+  its worker pool, or a user's own loop around a lab or a cluster) the solver sees the same
+  values, so a hand-written ask/tell loop gives ``solve``'s result exactly; or
+- ``step`` (a solver that needs the problem in-process, e.g. for gradients): one iteration,
+  evaluating through :meth:`evaluate`.
+
+The base class owns the random generator, the device, evaluation counting against the budget,
+and the archive of every evaluated point.
+
+Checkpoints: an algorithm whose state is tensors returns it from :meth:`state_dict` (the
+archive is kept by the base class and stored beside it once); the solve loop saves it
+(loadable with ``weights_only=True``) and resumes from it. A black-box solver that cannot (a
+peer library's object) returns ``None`` and is resumed by *replay*: it is run again from the
+same seed, and ``solve`` answers its asks from the recorded log while the log lasts, so an
+interrupted run costs no true evaluation twice and ends exactly where an uninterrupted one
+would.
 """
 from __future__ import annotations
 
@@ -29,9 +38,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from moo.errors import BudgetError, CheckpointError, InfeasibleWarning, MooTypeError, MooValueError
+from moo.errors import BudgetError, CheckpointError, FormatError, InfeasibleWarning, MooTypeError, MooValueError
 from moo.pareto import non_dominated_mask, total_violation
-from moo.problem import Problem, as_tensor
+from moo.problem import VAR_TYPES, Problem, as_tensor
 
 
 @dataclass
@@ -336,12 +345,28 @@ def validate_config(config, owner: str = "algorithm") -> None:
         _check_range(f.name, value, None if default is _MISSING else default, where)
 
 
+class UnsupportedProblemError(MooValueError):
+    """A solver cannot honour part of a problem's definition (its constraints, or its integer or
+    categorical variables); raised by :meth:`Algorithm.setup`, before any evaluation."""
+
+
 class Algorithm:
     """Base class of every solver. See the module docstring for the contract."""
 
     name: ClassVar[str] = "algorithm"
     #: How the registry built this algorithm; ``None`` for one built in code.
     spec: str | None = None
+    #: How a checkpoint continues the solver: ``"state"`` (:meth:`state_dict`) or ``"replay"``
+    #: (a black-box solver whose state lives in a peer library's objects; see the module docstring).
+    resume_by: ClassVar[Literal["state", "replay"]] = "state"
+    #: Attributes :meth:`state_dict` saves, beside those of the base classes.
+    state_attrs: ClassVar[tuple[str, ...]] = ()
+    #: Whether the solver honours constraints (``n_constr > 0``); ``setup`` refuses a constrained
+    #: problem otherwise (:func:`check_supported`).
+    handles_constraints: ClassVar[bool] = True
+    #: The variable types (of :data:`moo.problem.VAR_TYPES`) the solver honours; ``setup`` refuses a
+    #: problem with another.
+    handles_var_types: ClassVar[tuple[str, ...]] = VAR_TYPES
 
     @dataclass
     class Config:
@@ -359,14 +384,17 @@ class Algorithm:
         self.config = dataclasses.replace(base, **overrides)
         validate_config(self.config, f"algorithm {self.name!r}")
         self.problem: Problem | None = None
-        self._replay: tuple[Tensor, Tensor] | None = None
 
     # ------------------------------------------------------------------ lifecycle
     def setup(self, problem: Problem, *, seed: int = 0, device: torch.device | str | None = None,
               budget: int | None = None, dtype: torch.dtype = torch.float64) -> None:
-        """Bind to ``problem`` and reset all state. ``budget`` caps true evaluations."""
+        """Bind to ``problem`` and reset all state. ``budget`` caps true evaluations.
+
+        A problem whose constraints or variable types the solver does not honour is refused
+        here (:func:`check_supported`), before anything is evaluated."""
         if not isinstance(problem, Problem):
             raise MooTypeError(f"problem must be a moo.Problem, got {type(problem).__name__}")
+        check_supported(self, problem)
         if budget is not None:
             budget = check_budget(budget)
         self.seed = check_seed(seed)
@@ -379,14 +407,94 @@ class Algorithm:
         self._archive_X: list[Tensor] = []
         self._archive_F: list[Tensor] = []
         self._archive_cv: Tensor | None = None
+        self._asked: Tensor | None = None
         self._setup()
 
     def _setup(self) -> None:
         """Subclass hook: initialise state once ``problem``, ``device`` and ``generator`` are set."""
 
     def step(self) -> StepInfo:
-        """Advance by one iteration and report what was evaluated."""
+        """Advance by one iteration and report what was evaluated. A black-box solver's step is
+        one ask/tell round, evaluated in this process; a solver without ask/tell overrides it."""
+        X = self.ask()
+        F = self.problem.evaluate(X)
+        return self.tell(X, F, self.problem.constraints(X) if self.problem.n_constr else None)
+
+    # ------------------------------------------------------------------ ask/tell
+    @property
+    def asks(self) -> bool:
+        """Whether the solver is driven by :meth:`ask`/:meth:`tell` (a black-box solver)."""
+        return type(self)._ask is not Algorithm._ask
+
+    def _ask(self) -> Tensor:
+        """Subclass hook: the next batch ``[k, n_var]``, ``k <= remaining`` (``k = 0`` once the
+        solver has nothing left to ask within the budget)."""
         raise NotImplementedError
+
+    def _tell(self, X: Tensor, F: Tensor, G: Tensor | None) -> StepInfo:
+        """Subclass hook: learn from the asked batch ``X``, its objectives ``F`` and constraint
+        values ``G`` (``None`` without constraints; :meth:`violation` sums them). The base class
+        has counted and archived them, and fills the returned info's ``X``, ``F`` and
+        ``n_evals``."""
+        raise NotImplementedError
+
+    def ask(self) -> Tensor:
+        """The next batch of points to evaluate, ``[k, n_var]``; ``k`` never exceeds
+        :attr:`remaining`. Evaluate it anywhere and pass the values to :meth:`tell` before
+        asking again."""
+        if not self.asks:
+            raise MooTypeError(f"algorithm {self.name!r} evaluates the problem in-process (it needs its gradients) "
+                               "and advances with step(); it has no ask/tell")
+        if self.problem is None:
+            raise MooValueError(f"algorithm {self.name!r} is not set up: call setup(problem, ...) first")
+        if self._asked is not None:
+            raise MooValueError(f"algorithm {self.name!r}: tell() the values of the last asked batch before asking again")
+        X = self._ask().detach()
+        if X.dim() != 2 or X.shape[1] != self.problem.n_var or                 (self.remaining is not None and X.shape[0] > self.remaining):
+            raise RuntimeError(f"{self.name!r} asked for a batch of shape {list(X.shape)} with {self.remaining} "
+                               "evaluations remaining; a solver must ask for [k <= remaining, n_var]")
+        self._asked = X.clone()
+        return X
+
+    def tell(self, X, F, G=None) -> StepInfo:
+        """The values of the batch last asked: objectives ``F [k, n_obj]`` and, for a problem
+        with constraints, constraint values ``G [k, n_constr]`` (``<= 0`` is feasible). ``X`` must
+        be the asked points. Counts ``k`` evaluations, archives them, and lets the solver learn
+        from them. Values that are not finite or of the wrong shape are refused (the batch stays
+        open for a corrected tell)."""
+        if self._asked is None:
+            raise MooValueError(f"algorithm {self.name!r}: nothing was asked; call ask() first")
+        asked = self._asked
+        X = as_tensor(X, like=asked, name="X")
+        if X.shape != asked.shape or not torch.equal(X, asked):
+            raise MooValueError(f"algorithm {self.name!r}: tell() must be given the points last asked "
+                                f"(shape {list(asked.shape)}), unchanged and in order")
+        F = self.problem._check_output(F, asked, self.problem.n_obj, "objectives").detach()
+        if self.problem.n_constr:
+            if G is None:
+                raise MooValueError(f"problem {self.problem.name!r} has {self.problem.n_constr} constraint(s): "
+                                    "tell(X, F, G) needs their values G")
+            G = self.problem._check_output(G, asked, self.problem.n_constr, "constraints").detach()
+            known = self._archive_cv.shape[0] if self._archive_cv is not None else 0
+            if known == sum(x.shape[0] for x in self._archive_X):  # the cache is in step: extend it
+                cv = total_violation(G)
+                self._archive_cv = cv if self._archive_cv is None else torch.cat([self._archive_cv, cv])
+        else:
+            G = None
+        self._asked = None
+        self.n_evals += asked.shape[0]
+        self._archive_X.append(asked)
+        self._archive_F.append(F)
+        info = self._tell(asked, F, G)
+        info.X, info.F, info.n_evals = asked, F, asked.shape[0]
+        return info
+
+    def violation(self, G: Tensor | None, like: Tensor) -> Tensor:
+        """Total constraint violation per row of ``G`` (zeros, shaped and typed as ``like``'s
+        rows, when the problem has no constraints)."""
+        if G is None:
+            return torch.zeros(like.shape[0], dtype=like.dtype, device=like.device)
+        return total_violation(G)
 
     # ------------------------------------------------------------------ evaluation
     @property
@@ -395,39 +503,18 @@ class Algorithm:
         return None if self.budget is None else max(self.budget - self.n_evals, 0)
 
     def evaluate(self, X: Tensor, *, archive: bool = True) -> Tensor:
-        """Evaluate ``X`` on the problem, count it, and (by default) archive it.
+        """Evaluate ``X`` on the problem, count it, and (by default) archive it; for solvers
+        that evaluate in-process (:meth:`step`).
 
         Training evaluations of a differentiable problem pass ``archive=False``: they still
         count against the budget but are not kept as candidate solutions.
         """
-        rows = int(X.reshape(-1, X.shape[-1]).shape[0])
-        if self._replay is not None and archive:
-            F = self._take_replay(X)
-        else:
-            F = self.problem.evaluate(X)
-        self.n_evals += rows
+        F = self.problem.evaluate(X)
+        self.n_evals += int(X.reshape(-1, X.shape[-1]).shape[0])
         if archive:
             self._archive_X.append(X.detach().reshape(-1, X.shape[-1]))
             self._archive_F.append(F.detach().reshape(-1, F.shape[-1]))
         return F
-
-    def _take_replay(self, X: Tensor) -> Tensor:
-        rec_X, rec_F = self._replay
-        flat = X.detach().reshape(-1, X.shape[-1])
-        k = flat.shape[0]
-        if rec_X.shape[0] < k:
-            raise CheckpointError("replay log ended inside a batch; the checkpoint is inconsistent")
-        if not torch.allclose(flat.to(rec_X), rec_X[:k], rtol=1e-9, atol=1e-12):
-            raise CheckpointError(f"resuming {self.name!r} by replay proposed other points than the "
-                                  "recorded run; the algorithm is not deterministic for this seed")
-        F = rec_F[:k].to(X)
-        self._replay = (rec_X[k:], rec_F[k:]) if rec_X.shape[0] > k else None
-        self.problem.n_evals += k
-        return F.reshape(X.shape[:-1] + (F.shape[-1],))
-
-    def start_replay(self, X: Tensor, F: Tensor) -> None:
-        """Serve the next evaluations from a recorded log (used by resume)."""
-        self._replay = (X, F) if X.shape[0] else None
 
     @property
     def archive(self) -> tuple[Tensor, Tensor]:
@@ -469,27 +556,47 @@ class Algorithm:
 
     # ------------------------------------------------------------------ checkpoints
     def state_dict(self) -> dict | None:
-        """Everything needed to continue, as tensors and plain values; ``None`` means
-        "resume me by replay"."""
-        return None
+        """Everything needed to continue but the archive (see :meth:`load_archive`): the
+        evaluation count, the generator's state, and every attribute named in a
+        ``state_attrs`` of the class or its bases, collected the way ``nn.Module`` collects
+        parameters (tensors and ``None`` as they are, modules and optimizers by their own
+        ``state_dict``, objects with ``state()``/``load()`` by those, plain numbers, tuples of
+        these). ``None`` for a solver resumed by replay (``resume_by = "replay"``)."""
+        if self.resume_by == "replay":
+            return None
+        state = {"n_evals": self.n_evals, "generator": self.generator.get_state()}
+        for name in self._state_names():
+            state[name] = _pack(getattr(self, name))
+        return state
 
     def load_state_dict(self, state: dict) -> None:
-        raise NotImplementedError
-
-    def _base_state(self) -> dict:
-        """State the base class owns; subclasses include it in their ``state_dict``."""
-        X, F = self.archive
-        return {"n_evals": self.n_evals, "generator": self.generator.get_state(),
-                "archive_X": X.cpu(), "archive_F": F.cpu()}
-
-    def _load_base_state(self, state: dict) -> None:
+        """Restore what :meth:`state_dict` saved into a solver set up on the same problem. A
+        solver whose state holds a module that ``_setup`` does not build yet (it is created
+        during the run) builds it before calling this."""
+        if self.resume_by == "replay":
+            raise MooTypeError(f"algorithm {self.name!r} is resumed by replay; it has no state to load")
+        missing = [k for k in ("n_evals", "generator", *self._state_names()) if k not in state]
+        if missing:
+            raise FormatError(f"the state of {self.name!r} lacks {missing}")
         self.n_evals = int(state["n_evals"])
         if state["generator"].numel() == self.generator.get_state().numel():
             self.generator.set_state(state["generator"])
         # else: a state saved on another device type; continuing a run needs the same device
         # (solve checks that), while Result.pareto_set only needs the model
-        self._archive_X = [state["archive_X"].to(self.device, self.dtype)]
-        self._archive_F = [state["archive_F"].to(self.device, self.dtype)]
+        for name in self._state_names():
+            setattr(self, name, _unpack(state[name], getattr(self, name, None), self.device))
+
+    @classmethod
+    def _state_names(cls) -> tuple[str, ...]:
+        names: dict[str, None] = {}
+        for klass in reversed(cls.__mro__):
+            names.update(dict.fromkeys(vars(klass).get("state_attrs", ())))
+        return tuple(names)
+
+    def load_archive(self, X: Tensor, F: Tensor) -> None:
+        """Restore the archive saved beside a checkpoint's state."""
+        self._archive_X = [X.to(self.device, self.dtype)]
+        self._archive_F = [F.to(self.device, self.dtype)]
         self._archive_cv = None
 
     def config_dict(self) -> dict:
@@ -498,6 +605,79 @@ class Algorithm:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.config})"
+
+
+def _registered_solvers(able) -> str:
+    """The registered algorithm names whose class satisfies ``able(cls)``, comma-separated."""
+    from moo.registry import lookup, names
+
+    found = []
+    for name in names("algorithm"):
+        factory = lookup("algorithm", name)
+        if isinstance(factory, type) and issubclass(factory, Algorithm) and able(factory):
+            found.append(name)
+    return ", ".join(found) or "none registered"
+
+
+def check_supported(algorithm: Algorithm, problem: Problem) -> None:
+    """Refuse a problem the solver cannot honour, with :class:`UnsupportedProblemError`.
+
+    A solver whose class sets ``handles_constraints = False`` refuses a problem with constraints
+    (it would optimize the objectives alone and could return infeasible points as a front); one
+    whose ``handles_var_types`` lacks a type the problem declares refuses the problem (it has no
+    search operators for such variables: relaxed, they would reach the problem's ``evaluate`` as
+    values it does not define). The message names the solver, the reason and the registered
+    solvers that do handle the feature.
+    """
+    cls = type(algorithm)
+    if problem.n_constr and not cls.handles_constraints:
+        raise UnsupportedProblemError(
+            f"algorithm {algorithm.name!r} does not handle constraints: on problem {problem.name!r} "
+            f"(n_constr={problem.n_constr}) it would optimize the objectives alone and could return "
+            f"infeasible points as its front; solvers that handle constraints: "
+            f"{_registered_solvers(lambda c: c.handles_constraints)}")
+    types = problem.var_types or ()
+    bad = [j for j, t in enumerate(types) if t not in cls.handles_var_types]
+    if bad:
+        kinds = sorted({types[j] for j in bad})
+        raise UnsupportedProblemError(
+            f"algorithm {algorithm.name!r} handles {'/'.join(cls.handles_var_types)} variables only: "
+            f"problem {problem.name!r} has {'/'.join(kinds)} variable(s) at index {bad[:10]}, for which "
+            f"it has no search operators (relaxed, they would reach the problem's evaluate as values "
+            f"it does not define); solvers that handle them: "
+            f"{_registered_solvers(lambda c: set(kinds) <= set(c.handles_var_types))}")
+
+
+def _pack(value):
+    """``value`` as checkpoint data (tensors, dicts, lists and numbers only)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, Tensor):
+        return value.detach().cpu()
+    if isinstance(value, (torch.nn.Module, torch.optim.Optimizer)):
+        return value.state_dict()
+    if isinstance(value, (tuple, list)):
+        return [_pack(v) for v in value]
+    if callable(getattr(value, "state", None)) and callable(getattr(value, "load", None)):
+        return value.state()
+    raise MooTypeError(f"cannot save a {type(value).__name__} in a state_dict; keep tensors, modules, optimizers, "
+                       "numbers, or objects with state()/load() in state_attrs")
+
+
+def _unpack(saved, current, device: torch.device):
+    """The value to restore from ``saved``, given the attribute's ``current`` value (its kind)."""
+    if isinstance(current, (torch.nn.Module, torch.optim.Optimizer)):
+        current.load_state_dict(saved)
+        return current
+    if current is not None and not isinstance(current, (Tensor, bool, int, float, str, tuple, list)):
+        current.load(saved)
+        return current
+    if isinstance(saved, Tensor):
+        return saved.to(device)
+    if isinstance(saved, list):
+        like = current if isinstance(current, (tuple, list)) and len(current) == len(saved) else [None] * len(saved)
+        return tuple(_unpack(s, c, device) for s, c in zip(saved, like))
+    return saved
 
 
 def feasible_front(X: Tensor, F: Tensor, cv: Tensor | None = None) -> tuple[Tensor, Tensor]:

@@ -50,6 +50,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import statistics
 import sys
 import time
 import tomllib
@@ -67,6 +68,10 @@ log = logging.getLogger("moo.bench")
 
 DEFAULT_STORE = "runs.db"
 DEFAULT_INDICATORS = ("hv", "igd_plus")
+#: figures of the run itself, not of its front, that a suite may list among its final indicators:
+#: ``step_time_s`` is the median wall time of one solver step after the first three (warm-up)
+RUN_INDICATORS = ("step_time_s",)
+STEP_WARMUP = 3
 _SUITE_KEYS = {"name", "description", "budget", "seeds", "device", "threads", "history_points", "evaluator",
                "problems", "algorithms"}
 _EVALUATOR_KEYS = {"indicators", "convergence", "normalize", "ref_point"}
@@ -253,17 +258,17 @@ def _check_evaluator(problem, settings: dict, where: str) -> None:
     give every requested indicator (final and convergence)."""
     from moo.indicators.evaluator import INDICATORS
 
-    for key in ("indicators", "convergence"):
-        unknown = [name for name in settings[key] if name not in INDICATORS]
+    for key, known in (("indicators", INDICATORS + RUN_INDICATORS), ("convergence", INDICATORS)):
+        unknown = [name for name in settings[key] if name not in known]
         if unknown:
-            raise MooValueError(f"evaluator.{key} names unknown indicator(s) {unknown}; choose from {list(INDICATORS)}")
+            raise MooValueError(f"evaluator.{key} names unknown indicator(s) {unknown}; choose from {list(known)}")
     try:
         evaluator = make_evaluator(problem, settings)
     except MooError as exc:
         raise _in_context(exc, f"{where}: the suite's [evaluator] does not fit this problem") from exc
     available = evaluator.available()
     for key in ("indicators", "convergence"):
-        missing = [name for name in settings[key] if name not in available]
+        missing = [name for name in settings[key] if name not in available and name not in RUN_INDICATORS]
         if missing:
             raise MooValueError(f"{where}: evaluator.{key} asks for {missing}, which the conventions for this "
                                 f"problem cannot give (available: {list(available)}); hv needs a reference point "
@@ -380,19 +385,24 @@ def _run_cell(cell: dict) -> dict:
             return
         next_mark[0] = (math.floor(rec["n_evals"] * points / budget) + 1) * budget / points
         started = time.perf_counter()
-        _, F = algorithm.approximation()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # early fronts often miss the reference box
-            values = evaluator.score(F, indicators=tuple(curve_names)) if F.shape[0] else {}
+        values = {}
+        if curve_names:
+            _, F = algorithm.approximation()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # early fronts often miss the reference box
+                values = evaluator.score(F, indicators=tuple(curve_names)) if F.shape[0] else {}
         history.append({"step": rec["step"], "n_evals": rec["n_evals"], "time": rec["time"] - scoring[0],
                         **{k: _finite(values.get(k)) for k in curve_names}})
         scoring[0] += time.perf_counter() - started
 
     result = solve(problem, algorithm, budget=budget, seed=cell["seed"], device=cell["device"],
-                   progress=False, history_every=2**62, callbacks=[record])
+                   progress=False, evaluator=None, callbacks=[record])  # indicators: scored above, timed apart
+    final = cell["evaluator"]["indicators"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        scores = evaluator.score(result.F, indicators=tuple(cell["evaluator"]["indicators"]))
+        scores = evaluator.score(result.F, indicators=tuple(n for n in final if n not in RUN_INDICATORS))
+    if "step_time_s" in final:
+        scores["step_time_s"] = _median_step_time(result.history)
     meta = dict(result.meta)
     meta["wall_time"] = meta["wall_time"] - scoring[0]
     return {
@@ -403,6 +413,15 @@ def _run_cell(cell: dict) -> dict:
         "meta": meta, "indicators": {k: _finite(v) for k, v in scores.items()}, "history": history,
         "X": result.X.numpy(), "F": result.F.numpy(),
     }
+
+
+def _median_step_time(history: list[dict]) -> float | None:
+    """Median wall time of one step after the first :data:`STEP_WARMUP`, from the run's own
+    history (one record per step; records that a convergence score delayed are outliers the
+    median ignores)."""
+    times = [r["time"] for r in history]
+    steps = [b - a for a, b in zip(times, times[1:])][STEP_WARMUP - 1:]
+    return statistics.median(steps) if steps else None
 
 
 def _finite(value) -> float | None:

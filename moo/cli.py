@@ -2,8 +2,9 @@
 
     moo list [problems|algorithms]
     moo info PROBLEM
-    moo solve --problem NAME --algorithm NAME --budget N [--seed S] [--out DIR] [--device D]
-    moo resume DIR
+    moo solve --problem NAME --algorithm NAME --budget N [--max-steps K] [--max-seconds T]
+              [--target hv=0.66] [--workers W [--ray]] [--seed S] [--out DIR] [--device D]
+    moo resume DIR [--workers W]
     moo plot DIR [--html]
     moo sample DIR --pref 0.3,0.7
     moo demo [--out DIR]
@@ -88,17 +89,44 @@ def _cmd_solve(args) -> None:
 
     problem = get_problem(args.problem, normalize=args.normalize, **_options(args.problem_option, "--problem-option"))
     out = Path(args.out) if args.out else None
-    result = solve(problem, args.algorithm, budget=args.budget, seed=args.seed, device=args.device, out=out,
+    result = solve(problem, args.algorithm, budget=args.budget, termination=_termination(args), seed=args.seed,
+                   device=args.device, out=out, workers=args.workers, backend="ray" if args.ray else "process",
                    overwrite=args.overwrite, checkpoint_every=args.checkpoint_every if out else None,
                    checkpoint_seconds=args.checkpoint_seconds if out else None,
                    **_options(args.option, "--option"))
     _finish(result, out, trust=True)  # the problem was named on this command line, not read from a file
 
 
+def _termination(args):
+    """The rule of ``--max-steps``, ``--max-seconds`` and ``--target NAME=VALUE`` (any of them
+    stops the run, as does ``--budget``), or ``None``."""
+    from moo.termination import IndicatorTarget, MaxSteps, MaxTime
+
+    rules = []
+    if args.max_steps is not None:
+        rules.append(MaxSteps(args.max_steps))
+    if args.max_seconds is not None:
+        rules.append(MaxTime(args.max_seconds))
+    for text in args.target or ():
+        name, sep, value = text.partition("=")
+        try:
+            rules.append(IndicatorTarget(name.strip(), float(value)))
+        except ValueError:
+            raise MooValueError(f"--target must look like hv=0.66 (indicator=value), got {text!r}") from None
+        if not sep:
+            raise MooValueError(f"--target must look like hv=0.66 (indicator=value), got {text!r}")
+    if not rules:
+        return None
+    rule = rules[0]
+    for other in rules[1:]:
+        rule = rule | other
+    return rule
+
+
 def _cmd_resume(args) -> None:
     from moo.solve import resume
 
-    result = resume(args.run, trust=args.trust)
+    result = resume(args.run, trust=args.trust, workers=args.workers, backend="ray" if args.ray else "process")
     _finish(result, Path(args.run), trust=args.trust)
 
 
@@ -216,7 +244,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("solve", help="run an algorithm on a problem")
     p.add_argument("--problem", required=True, help="registered name or module:Class")
     p.add_argument("--algorithm", required=True, help="registered name or module:Class")
-    p.add_argument("--budget", required=True, type=int, help="true evaluations")
+    p.add_argument("--budget", type=int, help="true evaluations (a run needs this or another stopping rule)")
+    p.add_argument("--max-steps", type=int, help="stop after this many solver steps")
+    p.add_argument("--max-seconds", type=float, help="stop after this much wall time")
+    p.add_argument("--target", action="append", metavar="INDICATOR=VALUE",
+                   help="stop once an indicator reaches a value, e.g. hv=0.66 or igd_plus=0.01 (repeatable)")
+    _workers_flags(p)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="run folder (result, checkpoints)")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available)")
@@ -233,6 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("resume", help="finish an interrupted run from its checkpoint")
     p.add_argument("run")
     _trust_flag(p)
+    _workers_flags(p)
     p.set_defaults(func=_cmd_resume)
 
     p = sub.add_parser("plot", help="plot a saved result (front and convergence)")
@@ -267,6 +301,12 @@ def build_parser() -> argparse.ArgumentParser:
     _trust_flag(p)
     p.set_defaults(func=_cmd_report)
     return parser
+
+
+def _workers_flags(p) -> None:
+    p.add_argument("--workers", type=int, default=1,
+                   help="evaluate each asked batch on this many processes (same result as 1)")
+    p.add_argument("--ray", action="store_true", help="with --workers, evaluate as Ray tasks instead")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -30,6 +30,11 @@ class NonFiniteError(MooValueError):
     """An objective or constraint value is NaN or infinite."""
 
 
+class IndicatorUnavailableError(MooValueError):
+    """An indicator cannot be computed under the given conventions: it needs a reference point,
+    a reference front or an ideal point that neither the arguments nor the problem provide."""
+
+
 class BoundsError(MooValueError):
     """Variable bounds are malformed (lower above upper, wrong shape, non-finite)."""
 

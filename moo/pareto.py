@@ -3,6 +3,7 @@
 Every function takes objective values ``F [..., n, m]`` (minimization), batched over the
 leading dimensions, with an optional boolean ``mask [..., n]`` that marks the real rows of
 padded sets (``False`` rows are ignored: they dominate nothing and are never reported).
+Real rows must be finite: NaN or ``±inf`` raises :class:`~moo.errors.NonFiniteError`.
 Arrays are accepted; results live on ``F``'s device.
 """
 from __future__ import annotations
@@ -13,8 +14,8 @@ import math
 import torch
 from torch import Tensor
 
-from moo.errors import MooValueError, NonFiniteError, ShapeError
-from moo.problem import as_tensor
+from moo.errors import MooValueError, ShapeError
+from moo.indicators._common import point_mask, points
 
 __all__ = [
     "total_violation",
@@ -36,23 +37,11 @@ def total_violation(G: Tensor) -> Tensor:
 
 
 def _check_points(F, mask, name: str = "F") -> tuple[Tensor, Tensor | None]:
-    """Validate ``F [..., n, m]`` and ``mask [..., n]``; reject NaN in the real rows."""
-    F = as_tensor(F, name=name)
-    if not F.dtype.is_floating_point:
-        F = F.to(torch.float64)
-    if F.dim() < 2:
-        raise ShapeError(f"{name} must have shape [..., n, m], got {list(F.shape)}")
-    if mask is not None:
-        mask = torch.as_tensor(mask, device=F.device)
-        if mask.dtype != torch.bool or tuple(mask.shape) != tuple(F.shape[:-1]):
-            raise ShapeError(f"mask must be a bool tensor of shape {list(F.shape[:-1])} (F's shape without "
-                             f"the last dimension), got {mask.dtype} {list(mask.shape)}")
-    nan = torch.isnan(F).any(-1)
-    if mask is not None:
-        nan = nan & mask
-    if bool(nan.any()):
-        raise NonFiniteError(f"{name} contains NaN in {int(nan.sum())} row(s); dominance is undefined for NaN")
-    return F, mask
+    """Validate ``F [..., n, m]`` and ``mask [..., n]``; reject NaN and ``±inf`` in the real rows
+    (the shared rule of :mod:`moo.indicators._common`)."""
+    F = points(F, name)
+    checked = point_mask(mask, F, name)
+    return F, (None if mask is None else checked)
 
 
 def _dominance(F: Tensor, mask: Tensor | None) -> Tensor:

@@ -7,7 +7,8 @@ user code and counts evaluations (one per row).
 """
 from __future__ import annotations
 
-from typing import Sequence
+import math
+from typing import Iterable, Sequence
 
 import numpy as np
 import torch
@@ -31,11 +32,32 @@ def as_tensor(x, *, like: Tensor | None = None, dtype: torch.dtype | None = None
     """Convert arrays, lists and tensors to a tensor; NumPy and lists become float64.
 
     ``like`` gives the target dtype and device; an explicit ``dtype``/``device`` wins over it.
+    Complex values (which a cast to a real dtype would silently truncate), strings and other
+    non-numeric data raise :class:`MooTypeError`; ragged nested lists raise :class:`ShapeError`.
     """
     if isinstance(x, Tensor):
         t = x
-    elif isinstance(x, (np.ndarray, list, tuple, float, int, np.floating, np.integer)):
-        t = torch.as_tensor(np.asarray(x, dtype=np.float64))
+        if t.is_complex():
+            raise MooTypeError(f"{name} must be real, got a complex tensor ({t.dtype})")
+    elif isinstance(x, (np.ndarray, list, tuple, float, int, np.floating, np.integer, np.bool_)):
+        try:
+            a = np.asarray(x)
+        except ValueError as exc:  # ragged nested sequences
+            raise ShapeError(f"{name} must be a rectangular array of numbers, got a ragged "
+                             f"{type(x).__name__}: {exc}") from None
+        except (TypeError, RuntimeError) as exc:  # e.g. a list holding tensors that require grad
+            raise MooTypeError(f"{name} must be a tensor or an array of numbers, got a "
+                               f"{type(x).__name__} NumPy cannot convert: {exc}") from None
+        if a.dtype.kind == "c":
+            raise MooTypeError(f"{name} must be real, got complex values ({a.dtype})")
+        if a.dtype.kind not in "fiubO":
+            raise MooTypeError(f"{name} must hold numbers, got an array of dtype {a.dtype}")
+        try:
+            a = np.asarray(a, dtype=np.float64)
+        except (TypeError, ValueError) as exc:  # object arrays of None, strings, tensors, ...
+            raise MooTypeError(f"{name} must hold real numbers, got {type(x).__name__} with "
+                               f"entries that are not: {exc}") from None
+        t = torch.as_tensor(a)
     else:
         raise MooTypeError(f"{name} must be a torch.Tensor or array-like, got {type(x).__name__}")
     if like is not None:
@@ -88,6 +110,9 @@ class Problem:
         self.n_var, self.n_obj, self.n_constr = int(n_var), int(n_obj), int(n_constr)
         self.bounds = self._check_bounds(bounds)
         if var_types is not None:
+            if isinstance(var_types, str) or not isinstance(var_types, Iterable):
+                raise MooTypeError(f"var_types must be a sequence with one of {VAR_TYPES} per variable "
+                                   f"({self.n_var}), got {type(var_types).__name__} {var_types!r}")
             var_types = tuple(var_types)
             if len(var_types) != self.n_var or any(v not in VAR_TYPES for v in var_types):
                 raise MooValueError(
@@ -95,12 +120,17 @@ class Problem:
             if all(v == "real" for v in var_types):
                 var_types = None
         self.var_types = var_types
+        if name is not None and not isinstance(name, str):
+            raise MooTypeError(f"name must be a string or None, got {type(name).__name__} {name!r}")
         self.name = name or type(self).__name__.lower()
         self.n_evals = 0
 
     # ------------------------------------------------------------------ validation
     def _check_bounds(self, bounds) -> Tensor:
-        b = as_tensor(bounds, name="bounds", dtype=torch.float64)
+        try:
+            b = as_tensor(bounds, name="bounds", dtype=torch.float64)
+        except ShapeError as exc:
+            raise BoundsError(str(exc)) from None
         if b.shape != (2, self.n_var):
             raise BoundsError(f"bounds must have shape [2, n_var] = [2, {self.n_var}], got {list(b.shape)}")
         if not bool(torch.isfinite(b).all()):
@@ -112,19 +142,36 @@ class Problem:
         return b.cpu()
 
     def _check_input(self, X) -> Tensor:
+        """``X`` as a real floating tensor ``[..., n_var]``: float tensors keep their dtype and
+        device; integer and bool tensors, like arrays and lists, become float64. Complex, non-finite
+        or wrongly shaped input is refused before any user code runs."""
         X = as_tensor(X, name="X")
+        if not X.dtype.is_floating_point:
+            X = X.to(torch.float64)
         if X.dim() == 0 or X.shape[-1] != self.n_var:
             raise ShapeError(f"X must have shape [..., n_var] with n_var = {self.n_var} for problem "
                              f"{self.name!r}, got {list(X.shape)}")
+        if not bool(torch.isfinite(X).all()):
+            bad = (~torch.isfinite(X.detach())).reshape(-1, self.n_var).any(-1).nonzero().flatten()
+            raise NonFiniteError(f"X contains NaN or inf in {len(bad)} row(s) (first at flat index "
+                                 f"{bad[:5].tolist()}); problem {self.name!r} is defined on finite points")
         return X
 
     def _check_output(self, out, X: Tensor, width: int, what: str) -> Tensor:
-        if not isinstance(out, Tensor):
-            out = as_tensor(out, like=X, name=what)
+        """``out`` as a finite ``[..., width]`` tensor in ``X``'s dtype and on its device."""
+        if isinstance(out, Tensor) and out.is_complex():
+            raise MooTypeError(f"problem {self.name!r} returned complex {what} ({out.dtype}); "
+                               "objectives and constraints are real")
         expected = tuple(X.shape[:-1]) + (width,)
+        if not isinstance(out, Tensor):
+            out = as_tensor(out, name=f"{what} returned by problem {self.name!r}")
+            if out.numel() == 0 and math.prod(expected) == 0:
+                out = out.reshape(expected)  # an empty list has no trailing dimension to check
         if tuple(out.shape) != expected:
             raise ShapeError(f"problem {self.name!r} returned {what} of shape {list(out.shape)}, "
                              f"expected {list(expected)}")
+        if out.dtype != X.dtype or out.device != X.device:
+            out = out.to(device=X.device, dtype=X.dtype)
         _check_finite(out, what, self.name)
         return out
 
@@ -132,8 +179,13 @@ class Problem:
     def evaluate(self, X) -> Tensor:
         """Objective values ``F`` of shape ``[..., n_obj]`` for ``X`` of shape ``[..., n_var]``.
 
-        Runs on ``X``'s device and dtype (arrays become float64 tensors). Counts one
-        evaluation per row in :attr:`n_evals`.
+        Runs on ``X``'s device and dtype (arrays, lists and integer or bool tensors become float64
+        tensors); ``F`` comes back in that dtype and on that device whatever ``_evaluate`` returned.
+        Counts one evaluation per row in :attr:`n_evals`, only for a batch that is accepted.
+
+        Raises :class:`ShapeError` (X or F of the wrong shape), :class:`MooTypeError` (complex or
+        non-numeric X or F), :class:`NonFiniteError` (NaN/inf in X or F) and
+        :class:`EvaluationError` (``_evaluate`` raised; the original exception is chained).
         """
         X = self._check_input(X)
         try:
@@ -255,10 +307,11 @@ class NormalizedProblem(Problem):
         return (F - ideal) / (self._nadir.to(F) - ideal)
 
     def _evaluate(self, X: Tensor) -> Tensor:
-        return self._scale(self.inner._evaluate(X))
+        # the inner problem's output is checked (and converted) under its own name before scaling
+        return self._scale(self.inner._check_output(self.inner._evaluate(X), X, self.n_obj, "objectives"))
 
     def _constraints(self, X: Tensor) -> Tensor:
-        return self.inner._constraints(X)
+        return self.inner._check_output(self.inner._constraints(X), X, self.n_constr, "constraints")
 
     @property
     def ideal(self) -> Tensor:

@@ -14,15 +14,23 @@ import os
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
+from typing import Callable
 
 #: seconds between a worker's checks that its parent is still alive
 PARENT_POLL_S = 0.5
 
 
-def process_pool(workers: int) -> ProcessPoolExecutor:
-    """A pool of ``workers`` spawned processes that exit when this process dies."""
+def process_pool(workers: int, initializer: Callable | None = None, initargs: tuple = ()) -> ProcessPoolExecutor:
+    """A pool of ``workers`` spawned processes that exit when this process dies; each runs
+    ``initializer(*initargs)`` once when it starts, where given."""
     return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_exit_with_parent, initargs=(os.getpid(),))
+                               initializer=_start_worker, initargs=(os.getpid(), initializer, initargs))
+
+
+def _start_worker(parent: int, initializer: Callable | None, initargs: tuple) -> None:
+    _exit_with_parent(parent)
+    if initializer is not None:
+        initializer(*initargs)
 
 
 def _exit_with_parent(parent: int) -> None:

@@ -125,6 +125,8 @@ class RE22(_RE):
 
     Paper vs code: the code's table reads ``3.08, 3,10, 3.16`` (areas 3 and 10, no 3.10; the paper's supplement prints
     ``3, 1``, the source's table 3.10); moo follows the code, because the published front was computed with it.
+    On the face ``x2 = 0`` of the box the code divides by zero (NaN or inf); moo takes ``x2 = max(x2, 1e-12)``,
+    a finite, very large violation.
     """
 
     differentiable = False
@@ -137,6 +139,7 @@ class RE22(_RE):
         x1, x2, x3 = _cols(X)
         x1 = _snap(x1, RE22_TABLE)
         f1 = 29.4 * x1 + 0.6 * x2 * x3
+        x2 = x2.clamp_min(1e-12)
         g1 = x1 * x3 - 7.735 * x1 ** 2 / x2 - 180.0
         g2 = 4.0 - x3 / x2
         return torch.stack([f1, _violation(g1, g2)], -1)
@@ -502,11 +505,13 @@ _MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
 def _splitmix64(z: np.ndarray) -> np.ndarray:
-    """SplitMix64's finalizer (Steele et al. 2014), vectorized over uint64 arrays."""
-    z = (z + np.uint64(0x9E3779B97F4A7C15)) & _MASK64
-    z = ((z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)) & _MASK64
-    z = ((z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)) & _MASK64
-    return z ^ (z >> np.uint64(31))
+    """SplitMix64's finalizer (Steele et al. 2014), vectorized over uint64 arrays. The arithmetic
+    wraps modulo 2**64 by design; NumPy warns of that overflow on 0-d arrays, so it is silenced."""
+    with np.errstate(over="ignore"):
+        z = (z + np.uint64(0x9E3779B97F4A7C15)) & _MASK64
+        z = ((z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)) & _MASK64
+        z = ((z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)) & _MASK64
+        return z ^ (z >> np.uint64(31))
 
 
 def hashed_normals(X: Tensor, seed: int, count: int) -> Tensor:

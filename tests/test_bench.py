@@ -214,3 +214,37 @@ def test_ray_gives_the_same_store_as_the_pool(pool_store, tmp_path):
     for key, value in pool_content.items():
         for name, got, want in zip(fields, ray_content[key], value):
             assert got == want, f"{name} differs for {value[:3]}"  # bit-identical, not just close
+
+
+def test_median_step_time_skips_the_warm_up_steps():
+    from moo.bench import _median_step_time
+
+    # steps last 0 (until t=0), 1, 2, 3, 4, 5, 6 s: after the first three, 3, 4, 5, 6 -> median 4.5
+    history = [{"time": t} for t in (0.0, 1.0, 3.0, 6.0, 10.0, 15.0, 21.0)]
+    assert _median_step_time(history) == 4.5
+    assert _median_step_time(history[:3]) is None
+
+
+def test_step_time_is_a_final_indicator_of_the_run(tmp_path):
+    suite = _write_suite(tmp_path / "t.toml", """
+name = "t"
+budget = 80
+[evaluator]
+indicators = ["step_time_s", "hv"]
+convergence = []
+[[problems]]
+name = "zdt1"
+options = { n_var = 4 }
+[[algorithms]]
+name = "nsga2"
+config = { pop_size = 10 }
+""")
+    db = tmp_path / "t.db"
+    assert run_suite(suite, db, progress=False).failures == []
+    with Store(db, readonly=True) as store:
+        (run,) = store.runs("t")
+    assert 0 < run.indicators["step_time_s"] < run.wall_time / 4  # 8 steps; the median of the last 5
+    text = (tmp_path / "t.toml").read_text()
+    bad = _write_suite(tmp_path / "u.toml", text.replace("convergence = []", 'convergence = ["step_time_s"]'))
+    with pytest.raises(MooValueError, match="step_time_s"):
+        load_suite(bad)

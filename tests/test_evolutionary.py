@@ -269,6 +269,7 @@ def test_checkpoint_resume_is_identical(cls, problem):
     buf.seek(0)
     resumed = cls(pop_size=24)
     resumed.setup(problem(), seed=5, device="cpu", budget=240)
+    resumed.load_archive(*part.archive)  # the run loop stores the archive beside the state
     resumed.load_state_dict(torch.load(buf, weights_only=True))
     while resumed.remaining:
         resumed.step()

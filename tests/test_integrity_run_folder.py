@@ -263,10 +263,10 @@ def test_archives_whose_shapes_disagree_are_refused(tmp_path):
     run = tmp_path / "run"
     _interrupted(run)
     ckpt = torch.load(run / "checkpoint.pt", weights_only=True)
-    _edit_checkpoint(run, log_F=ckpt["log_F"][:-3])
+    _edit_checkpoint(run, archive_F=ckpt["archive_F"][:-3])
     with pytest.raises(FormatError, match="one row per point"):
         moo.resume(run, problem=Schaffer(2))
-    _edit_checkpoint(run, log_F=torch.zeros(ckpt["log_X"].shape[0], 3, dtype=torch.float64))
+    _edit_checkpoint(run, archive_F=torch.zeros(ckpt["archive_X"].shape[0], 3, dtype=torch.float64))
     with pytest.raises(FormatError, match="3 objectives per point, but the problem has 2"):
         moo.resume(run, problem=Schaffer(2))
     done = tmp_path / "done"

@@ -54,6 +54,7 @@ def test_resume_from_state_dict_continues_exactly():
     state = part.state_dict()
     resumed = LINAS(**FAST)
     resumed.setup(p, seed=0, device="cpu", budget=25)
+    resumed.load_archive(*part.archive)
     resumed.load_state_dict(state)
     while resumed.remaining:
         resumed.step()

@@ -161,6 +161,7 @@ def test_budget_determinism_and_checkpoint():
     buf.seek(0)
     resumed = MOOSVGD(n_particles=12)
     resumed.setup(p, seed=4, device="cpu", budget=12 * 30 + 5)
+    resumed.load_archive(*part.archive)
     resumed.load_state_dict(torch.load(buf, weights_only=True))
     while resumed.remaining:
         info = resumed.step()

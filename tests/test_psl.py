@@ -101,6 +101,7 @@ def test_checkpoint_resume_is_exact(zdt1, schedule):
     state = torch.load(buf, weights_only=True)
     resumed = PSL(**{**SMALL, "lr_schedule": schedule})
     resumed.setup(zdt1, seed=0, device="cpu", budget=300)
+    resumed.load_archive(*half.archive)
     resumed.load_state_dict(state)
     while resumed.n_evals < 300:
         resumed.step()

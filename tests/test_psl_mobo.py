@@ -82,6 +82,7 @@ def test_checkpoint_then_pareto_set(tiny_run, vlmop2):
     buf.seek(0)
     b = PSLMOBO(**TINY)
     b.setup(vlmop2, seed=0, device="cpu", budget=11)
+    b.load_archive(*a.archive)  # a checkpoint stores the archive beside the state
     b.load_state_dict(torch.load(buf, weights_only=True))
     w = torch.tensor([[0.2, 0.8], [0.9, 0.1]])
     assert torch.equal(a.pareto_set(w), b.pareto_set(w))

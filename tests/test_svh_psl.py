@@ -142,7 +142,7 @@ def _run(seed: int):
     a.setup(moo.get_problem("vlmop2"), seed=seed, device="cpu", budget=10)
     a.step()
     last = a.step()
-    state = a.state_dict()
+    state = {"state": a.state_dict(), "archive": tuple(t.clone() for t in a.archive)}  # as a checkpoint holds them
     last = a.step()
     return a, state, last
 
@@ -180,7 +180,8 @@ def test_state_dict_round_trip(tiny_run):
     a, state, last = tiny_run
     b = get_algorithm("svh-psl", **TINY)
     b.setup(a.problem, seed=99, device="cpu", budget=10)
-    b.load_state_dict(state)
+    b.load_archive(*state["archive"])
+    b.load_state_dict(state["state"])
     assert b.n_evals == 8 and b.archive[0].shape == (8, a.problem.n_var)
     torch.testing.assert_close(b.step().X, last.X)  # resumed run proposes the same batch
     w = torch.tensor([[0.3, 0.7], [1.0, 0.0]], dtype=torch.float64)

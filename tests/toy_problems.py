@@ -26,6 +26,23 @@ class Schaffer(Problem):
         return torch.tensor([4.0 * self.n_var, 4.0 * self.n_var], dtype=torch.float64)
 
 
+class Ring(Problem):
+    """Schaffer's two objectives on [-5, 5]^2 with the constraint ``|x| >= radius``; counts the rows
+    its constraints are asked about."""
+
+    def __init__(self, radius: float):
+        super().__init__(2, 2, [[-5.0, -5.0], [5.0, 5.0]], n_constr=1, name="ring")
+        self.radius = radius
+        self.constraint_rows = 0
+
+    def _evaluate(self, X):
+        return torch.stack([X.pow(2).sum(-1), (X - 2).pow(2).sum(-1)], -1)
+
+    def _constraints(self, X):
+        self.constraint_rows += X.shape[0]
+        return (self.radius - X.norm(dim=-1)).unsqueeze(-1)
+
+
 class Slow(Schaffer):
     """Schaffer with a pause per batch, so a CLI run can be killed mid-way."""
 

@@ -1,9 +1,9 @@
 """The generational loop shared by NSGA-II and NSGA-III.
 
-One :meth:`GeneticAlgorithm.step` is one generation: the first evaluates a random initial
-population, every later one selects parents, makes ``pop_size`` offspring (crossover, mutation,
-duplicate elimination), evaluates them and keeps ``pop_size`` survivors of parents and
-offspring. The last generation is truncated so that the budget is never exceeded.
+One ask/tell round is one generation: the first asks for a random initial population, every
+later one selects parents and asks for ``pop_size`` offspring (crossover, mutation, duplicate
+elimination); told their values, it keeps ``pop_size`` survivors of parents and offspring. The
+last generation is truncated so that the budget is never exceeded.
 Subclasses choose parents (:meth:`_select_parents`) and survivors (:meth:`_survive`).
 """
 from __future__ import annotations
@@ -14,7 +14,6 @@ import torch
 from torch import Tensor
 
 from moo.algorithm import Algorithm, StepInfo, bounds_on, feasible_front
-from moo.pareto import total_violation
 from moo.errors import MooValueError
 
 from .operators import VariableLayout, sample_uniform, variation
@@ -32,6 +31,7 @@ class GeneticAlgorithm(Algorithm):
         prob_m: float | None = None
         eliminate_duplicates: bool = True
 
+    state_attrs = ("X", "F", "cv", "generation")  # the population, its values, its violations
     _MAX_MATING_ROUNDS = 100  # as pymoo: give up filling the offspring after this many rounds
 
     def _setup(self) -> None:
@@ -61,37 +61,25 @@ class GeneticAlgorithm(Algorithm):
         per-member attributes for the next mating selection (in the returned order)."""
         raise NotImplementedError
 
-    # ------------------------------------------------------------------ loop
-    def _evaluate_batch(self, X: Tensor) -> tuple[Tensor, Tensor]:
-        F = self.evaluate(X)
-        cv = (total_violation(self.problem.constraints(X)) if self.problem.n_constr
-              else torch.zeros(X.shape[0], dtype=F.dtype, device=F.device))
-        return F, cv
-
-    def _budgeted(self, n: int) -> int:
-        return n if self.remaining is None else min(n, self.remaining)
-
-    def step(self) -> StepInfo:
-        if self.X is None:
-            n = self._budgeted(self.pop_size)
-            if n == 0:
-                return StepInfo()
-            X = sample_uniform(n, self.xl, self.xu, self.layout, generator=self.generator)
-            F, cv = self._evaluate_batch(X)
-            keep = self._survive(F, cv, n)
-            self.X, self.F, self.cv = X[keep], F[keep], cv[keep]
-            self.generation = 1
-            return StepInfo(X=X, F=F, n_evals=n)
-        n = self._budgeted(self.pop_size)
+    # ------------------------------------------------------------------ ask/tell
+    def _ask(self) -> Tensor:
+        n = self.pop_size if self.remaining is None else min(self.pop_size, self.remaining)
         if n == 0:
+            return self.xl.new_empty(0, self.problem.n_var)
+        if self.X is None:
+            return sample_uniform(n, self.xl, self.xu, self.layout, generator=self.generator)
+        return self._offspring(n)
+
+    def _tell(self, X: Tensor, F: Tensor, G: Tensor | None) -> StepInfo:
+        if X.shape[0] == 0:
             return StepInfo()
-        Xo = self._offspring(n)
-        Fo, cvo = self._evaluate_batch(Xo)
-        X, F, cv = torch.cat([self.X, Xo]), torch.cat([self.F, Fo]), torch.cat([self.cv, cvo])
+        cv = self.violation(G, F)
+        if self.X is not None:
+            X, F, cv = torch.cat([self.X, X]), torch.cat([self.F, F]), torch.cat([self.cv, cv])
         keep = self._survive(F, cv, min(self.pop_size, X.shape[0]))
         self.X, self.F, self.cv = X[keep], F[keep], cv[keep]
         self.generation += 1
-        return StepInfo(X=Xo, F=Fo, n_evals=Xo.shape[0], extras={"generation": self.generation})
+        return StepInfo(extras={"generation": self.generation})
 
     def _offspring(self, n: int) -> Tensor:
         """``n`` new (non-duplicate, where possible) offspring of the current population."""
@@ -116,20 +104,6 @@ class GeneticAlgorithm(Algorithm):
         if self.X is None:
             return super().approximation()
         return feasible_front(self.X, self.F, self.cv)
-
-    def state_dict(self) -> dict:
-        state = self._base_state()
-        state["generation"] = self.generation
-        if self.X is not None:
-            state.update(pop_X=self.X.cpu(), pop_F=self.F.cpu(), pop_cv=self.cv.cpu())
-        return state
-
-    def load_state_dict(self, state: dict) -> None:
-        self._load_base_state(state)
-        self.generation = int(state["generation"])
-        if "pop_X" in state:
-            to = dict(device=self.device, dtype=self.dtype)
-            self.X, self.F, self.cv = state["pop_X"].to(**to), state["pop_F"].to(**to), state["pop_cv"].to(**to)
 
 
 def _drop_duplicates(C: Tensor, existing: Tensor) -> Tensor:

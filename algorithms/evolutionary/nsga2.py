@@ -27,6 +27,7 @@ class NSGA2(GeneticAlgorithm):
     """NSGA-II (Deb et al. 2002). See the module docstring for the operators and defaults."""
 
     name = "nsga2"
+    state_attrs = ("crowding",)
 
     @dataclass
     class Config(GeneticAlgorithm.Config):
@@ -58,14 +59,3 @@ class NSGA2(GeneticAlgorithm):
         keep = split_feasible(cv, n_survive, rank_and_crowding, generator=self.generator)
         self.crowding = crowding[keep]
         return keep
-
-    def state_dict(self) -> dict:
-        state = super().state_dict()
-        if self.crowding is not None:
-            state["pop_crowding"] = self.crowding.cpu()
-        return state
-
-    def load_state_dict(self, state: dict) -> None:
-        super().load_state_dict(state)
-        if "pop_crowding" in state:
-            self.crowding = state["pop_crowding"].to(self.device, self.dtype)

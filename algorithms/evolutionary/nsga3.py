@@ -29,6 +29,7 @@ class NSGA3(GeneticAlgorithm):
     """NSGA-III (Deb & Jain 2014). See the module docstring for the operators and defaults."""
 
     name = "nsga3"
+    state_attrs = ("normalization",)
 
     @dataclass
     class Config(GeneticAlgorithm.Config):
@@ -79,12 +80,3 @@ class NSGA3(GeneticAlgorithm):
             return idx[torch.cat([within[before], within[on_last[picked]]])]
 
         return split_feasible(cv, n_survive, reference_niching, generator=self.generator)
-
-    def state_dict(self) -> dict:
-        state = super().state_dict()
-        state["normalization"] = self.normalization.state()
-        return state
-
-    def load_state_dict(self, state: dict) -> None:
-        super().load_state_dict(state)
-        self.normalization.load(state["normalization"])

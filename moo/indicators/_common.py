@@ -1,4 +1,11 @@
-"""Input checks shared by the indicators."""
+"""Input checks shared by the indicators and :mod:`moo.pareto`.
+
+One rule for every function that takes objective values: ``F [..., n, m]`` has ``m >= 1``
+objectives and its real rows (all rows, or those ``mask`` marks) are finite — NaN and ``±inf``
+raise :class:`~moo.errors.NonFiniteError`; padded rows may hold anything. Reference points,
+reference fronts and weight sets must be finite as well, and a reference front or weight set
+must hold at least one row (:class:`~moo.errors.ShapeError` otherwise).
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -10,17 +17,17 @@ from moo.problem import as_tensor
 
 
 def points(F, name: str = "F", *, like: Tensor | None = None) -> Tensor:
-    """``F`` as a floating tensor of shape ``[..., n, m]`` (arrays become float64)."""
+    """``F`` as a floating tensor of shape ``[..., n, m]`` with ``m >= 1`` (arrays become float64)."""
     F = as_tensor(F, name=name, like=like)
     if not F.dtype.is_floating_point:
         F = F.to(torch.float64)
-    if F.dim() < 2:
-        raise ShapeError(f"{name} must have shape [..., n, m], got {list(F.shape)}")
+    if F.dim() < 2 or F.shape[-1] == 0:
+        raise ShapeError(f"{name} must have shape [..., n, m] with m >= 1 objectives, got {list(F.shape)}")
     return F
 
 
 def point_mask(mask, F: Tensor, name: str = "F") -> Tensor:
-    """The real rows of ``F`` (all of them when ``mask`` is None); rejects NaN among them."""
+    """The real rows of ``F`` (all of them when ``mask`` is None); rejects NaN and ``±inf`` among them."""
     if mask is None:
         mask = torch.ones(F.shape[:-1], dtype=torch.bool, device=F.device)
     else:
@@ -28,10 +35,22 @@ def point_mask(mask, F: Tensor, name: str = "F") -> Tensor:
         if mask.dtype != torch.bool or tuple(mask.shape) != tuple(F.shape[:-1]):
             raise ShapeError(f"mask must be a bool tensor of shape {list(F.shape[:-1])} ({name}'s shape without "
                              f"the last dimension), got {mask.dtype} {list(mask.shape)}")
-    bad = torch.isnan(F).any(-1) & mask
+    bad = ~torch.isfinite(F).all(-1) & mask
     if bool(bad.any()):
-        raise NonFiniteError(f"{name} contains NaN in {int(bad.sum())} row(s)")
+        raise NonFiniteError(f"{name} contains NaN or inf in {int(bad.sum())} row(s); values must be finite")
     return mask
+
+
+def point_set(Z, F: Tensor, name: str) -> Tensor:
+    """A set of reference rows such as a reference front or weight vectors: ``[..., k, m]`` on
+    ``F``'s dtype and device, with ``k >= 1``, ``F``'s ``m`` objectives and finite values."""
+    Z = points(Z, name, like=F)
+    m = F.shape[-1]
+    if Z.shape[-1] != m or Z.shape[-2] == 0:
+        raise ShapeError(f"{name} must have shape [..., k, m] with k >= 1 rows and m = {m} objectives, "
+                         f"got {list(Z.shape)}")
+    point_mask(None, Z, name)
+    return Z
 
 
 def vector(v, F: Tensor, name: str) -> Tensor:
@@ -46,6 +65,11 @@ def vector(v, F: Tensor, name: str) -> Tensor:
     if not finite:
         raise NonFiniteError(f"{name} must be finite, got {v.tolist()}")
     return v
+
+
+def wide(F: Tensor) -> torch.dtype:
+    """The dtype indicators compute in: float64 (float32 where the device has no float64, MPS)."""
+    return torch.float32 if F.device.type == "mps" else torch.float64
 
 
 def broadcast(*shapes, what: str = "shapes") -> tuple[int, ...]:

@@ -2,7 +2,16 @@
 
 ``F [..., n, m]`` is the approximation set (minimization; ``mask [..., n]`` marks the real rows
 of padded sets) and ``reference_front`` is ``[k, m]`` or batched ``[..., k, m]``. Returns ``[...]``
-with ``F``'s dtype and device. An empty set scores ``inf``.
+with ``F``'s dtype and device.
+
+Edge cases, the same for every indicator here:
+
+* an empty set (``n = 0``, or every row masked) scores ``+inf``, the limit of each definition
+  when nothing approximates the front (the worst value, so "lower is better" still ranks it last);
+* a real row of ``F`` or a front point holding NaN or ``±inf`` raises
+  :class:`~moo.errors.NonFiniteError`;
+* an empty reference front (``k = 0``), or one with another number of objectives, raises
+  :class:`~moo.errors.ShapeError`.
 
 Definitions (as in pymoo and moocore, no normalization; normalize the objectives first, e.g.
 with :class:`moo.indicators.Evaluator`):
@@ -18,8 +27,7 @@ import math
 import torch
 from torch import Tensor
 
-from moo.errors import MooValueError
-from moo.indicators._common import broadcast, point_mask, points
+from moo.indicators._common import broadcast, point_mask, point_set, points
 
 __all__ = ["igd", "igd_plus", "gd", "gd_plus", "epsilon_additive"]
 
@@ -29,15 +37,14 @@ _BLOCK_ELEMENTS = 1 << 23
 def _pair_blocks(F, reference_front, mask, kind: str):
     """Yield ``(D, z_block)``: ``D [..., n, b]`` pairwise values for blocks of front points.
 
-    Padded rows of ``F`` are set to ``+inf`` so they never win a minimum.
+    Padded rows of ``F`` are set to ``+inf`` so they never win a minimum; an empty set becomes
+    one padded row, so every indicator reads ``+inf`` for it.
     """
     F = points(F)
     mask = point_mask(mask, F)
-    Z = points(reference_front, "reference_front", like=F)
-    if Z.shape[-1] != F.shape[-1]:
-        raise MooValueError(f"reference_front has {Z.shape[-1]} objectives but F has {F.shape[-1]}")
-    if Z.shape[-2] == 0:
-        raise MooValueError("reference_front is empty; these indicators need at least one front point")
+    Z = point_set(reference_front, F, "reference_front")
+    if F.shape[-2] == 0:
+        F, mask = F.new_zeros(F.shape[:-2] + (1, F.shape[-1])), mask.new_zeros(mask.shape[:-1] + (1,))
     batch = broadcast(F.shape[:-2], Z.shape[:-2])
     n, k, m = F.shape[-2], Z.shape[-2], F.shape[-1]
     F, mask, Z = F.expand(batch + (n, m)), mask.expand(batch + (n,)), Z.expand(batch + (k, m))
@@ -72,28 +79,48 @@ def _forward(F, reference_front, mask, kind: str) -> Tensor:
 
 
 def igd(F, reference_front, *, mask: Tensor | None = None) -> Tensor:
-    """Inverted generational distance: mean Euclidean distance from each front point to the set."""
+    """Inverted generational distance: mean Euclidean distance from each front point to the set.
+
+    An empty set scores ``+inf``; NaN/inf raises :class:`~moo.errors.NonFiniteError`, an empty
+    front :class:`~moo.errors.ShapeError`.
+    """
     return _inverted(F, reference_front, mask, "euclid")
 
 
 def igd_plus(F, reference_front, *, mask: Tensor | None = None) -> Tensor:
-    """IGD+ (Ishibuchi et al. 2015): IGD with the dominance-aware distance ``||max(a - z, 0)||``."""
+    """IGD+ (Ishibuchi et al. 2015): IGD with the dominance-aware distance ``||max(a - z, 0)||``.
+
+    An empty set scores ``+inf``; NaN/inf raises :class:`~moo.errors.NonFiniteError`, an empty
+    front :class:`~moo.errors.ShapeError`.
+    """
     return _inverted(F, reference_front, mask, "plus")
 
 
 def gd(F, reference_front, *, mask: Tensor | None = None) -> Tensor:
     """Generational distance: mean Euclidean distance from each point of the set to the front
-    (the ``p = 1`` form used by pymoo)."""
+    (the ``p = 1`` form used by pymoo).
+
+    An empty set scores ``+inf``; NaN/inf raises :class:`~moo.errors.NonFiniteError`, an empty
+    front :class:`~moo.errors.ShapeError`.
+    """
     return _forward(F, reference_front, mask, "euclid")
 
 
 def gd_plus(F, reference_front, *, mask: Tensor | None = None) -> Tensor:
-    """GD+ (Ishibuchi et al. 2015): GD with the distance ``||max(a - z, 0)||``."""
+    """GD+ (Ishibuchi et al. 2015): GD with the distance ``||max(a - z, 0)||``.
+
+    An empty set scores ``+inf``; NaN/inf raises :class:`~moo.errors.NonFiniteError`, an empty
+    front :class:`~moo.errors.ShapeError`.
+    """
     return _forward(F, reference_front, mask, "plus")
 
 
 def epsilon_additive(F, reference_front, *, mask: Tensor | None = None) -> Tensor:
     """Additive epsilon indicator: the smallest ``eps`` such that every front point is weakly
-    dominated by some point of the set shifted by ``-eps``; ``max_z min_a max_i (a_i - z_i)``."""
+    dominated by some point of the set shifted by ``-eps``; ``max_z min_a max_i (a_i - z_i)``.
+
+    An empty set scores ``+inf``; NaN/inf raises :class:`~moo.errors.NonFiniteError`, an empty
+    front :class:`~moo.errors.ShapeError`.
+    """
     parts = [D.amin(-2) for D, _ in _pair_blocks(F, reference_front, mask, "eps")]
     return torch.cat(parts, dim=-1).amax(-1)

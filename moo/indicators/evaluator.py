@@ -9,8 +9,8 @@ from typing import Iterable
 import torch
 from torch import Tensor
 
-from moo.errors import MooValueError, ShapeError
-from moo.indicators._common import choice
+from moo.errors import IndicatorUnavailableError, MooValueError, NonFiniteError, ShapeError
+from moo.indicators._common import choice, point_mask
 from moo.indicators.distance import epsilon_additive, gd, gd_plus, igd, igd_plus
 from moo.indicators.hypervolume import hypervolume
 from moo.indicators.r2 import r2
@@ -29,6 +29,8 @@ def _vec(value, name: str, m: int | None) -> Tensor | None:
     v = as_tensor(value, name=name, dtype=torch.float64).detach().cpu()
     if v.dim() != 1 or (m is not None and v.shape[0] != m):
         raise ShapeError(f"{name} must have shape [n_obj] = [{m}], got {list(v.shape)}")
+    if not bool(torch.isfinite(v).all()):
+        raise NonFiniteError(f"{name} must be finite, got {v.tolist()}")
     return v
 
 
@@ -43,7 +45,8 @@ class Evaluator:
        nadir 1, so its objectives are not transformed again.
     2. otherwise the problem's own ``ref_point`` (or the ``ref_point`` argument) in raw space.
     3. otherwise, with a reference front, normalization by the front's own min/max and 1.1.
-    4. otherwise hypervolume is unavailable and asking for it raises :class:`moo.MooValueError`
+    4. otherwise hypervolume is unavailable and asking for it raises
+       :class:`~moo.errors.IndicatorUnavailableError` (a :class:`~moo.errors.MooValueError`)
        naming what is missing.
 
     An explicit ``ref_point`` argument is read in raw space unless ``normalize=True`` (then in
@@ -55,6 +58,12 @@ class Evaluator:
     IGD, IGD+, GD, GD+, epsilon and LHD need it; R2 uses the ideal point (0 once normalized)
     and :func:`moo.indicators.default_weights`. LHD is the log hypervolume difference of SVH-PSL,
     ``ln(max(HV(front) - HV(F), 1e-14))`` (natural log).
+
+    Edge cases follow :mod:`moo.indicators`: an empty ``F`` has hypervolume 0 (so LHD is
+    ``ln(HV(front))``) and IGD, IGD+, GD, GD+, epsilon and R2 ``+inf``; NaN or ``±inf`` in ``F``,
+    the reference front, ``ideal``, ``nadir`` or ``ref_point`` raises
+    :class:`~moo.errors.NonFiniteError`; an empty reference front raises
+    :class:`~moo.errors.ShapeError`.
     """
 
     def __init__(self, problem: Problem | None = None, *, ideal=None, nadir=None, ref_point=None,
@@ -72,6 +81,7 @@ class Evaluator:
             front = as_tensor(front, name="reference_front", dtype=torch.float64).detach().cpu()
             if front.dim() != 2 or (m is not None and front.shape[1] != m) or front.shape[0] == 0:
                 raise ShapeError(f"reference_front must have shape [k >= 1, n_obj = {m}], got {list(front.shape)}")
+            point_mask(None, front, "reference_front")
             m = front.shape[1]
         raw_ref = _vec(ref_point, "ref_point", m)
         problem_ref = _vec(problem.ref_point, "problem.ref_point", m) if problem is not None else None
@@ -127,8 +137,7 @@ class Evaluator:
         F = as_tensor(F, name="F", dtype=torch.float64).detach().cpu()
         if F.dim() != 2 or (self.n_obj is not None and F.shape[1] != self.n_obj):
             raise ShapeError(f"F must have shape [n, n_obj = {self.n_obj}], got {list(F.shape)}")
-        if not bool(torch.isfinite(F).all()):
-            raise MooValueError("F contains NaN or infinite objective values")
+        point_mask(None, F, "F")
         if self.normalize:
             F = (F - self.ideal) / (self.nadir - self.ideal)
         return F
@@ -136,14 +145,14 @@ class Evaluator:
     def _need_ref(self) -> Tensor:
         if self.ref_point is None:
             name = self.problem.name if self.problem is not None else "(no problem)"
-            raise MooValueError(f"hypervolume is unavailable for {name!r}: it needs ideal and nadir points, a "
+            raise IndicatorUnavailableError(f"hypervolume is unavailable for {name!r}: it needs ideal and nadir points, a "
                                 "ref_point, or a reference front; none was given (pass ideal=/nadir=, "
                                 "ref_point= or reference_front=)")
         return self.ref_point
 
     def _need_front(self, what: str) -> Tensor:
         if self.reference_front is None:
-            raise MooValueError(f"{what} needs a reference front; the problem gives none and no "
+            raise IndicatorUnavailableError(f"{what} needs a reference front; the problem gives none and no "
                                 "reference_front= was passed")
         return self.reference_front
 
@@ -185,9 +194,18 @@ class Evaluator:
         """Indicator values of ``F [n, m]`` (raw objectives) as floats.
 
         ``indicators`` from ``("hv", "lhd", "igd", "igd_plus", "gd", "gd_plus", "epsilon", "r2")``;
-        default :meth:`available`. Asking for one the conventions cannot give raises.
+        default :meth:`available`. Asking for one the conventions cannot give, or using the
+        default when they give none (no reference point, reference front or ideal point), raises
+        :class:`~moo.errors.IndicatorUnavailableError`; an explicit empty ``indicators`` gives ``{}``.
+        An empty ``F`` scores hv 0 and ``+inf`` for the distance indicators and R2.
         """
         names = self.available() if indicators is None else tuple(indicators)
+        if not names and indicators is None:
+            name = self.problem.name if self.problem is not None else "(no problem)"
+            raise IndicatorUnavailableError(
+                f"no indicator is available for {name!r}: hv needs ideal and nadir points or a ref_point, "
+                "igd/gd/epsilon/lhd a reference front, r2 an ideal point, and none was given (pass ideal=/nadir=, "
+                "ref_point= or reference_front=)")
         unknown = [n for n in names if n not in INDICATORS]
         if unknown:
             raise MooValueError(f"unknown indicator(s) {unknown}; choose from {INDICATORS}")
@@ -201,7 +219,7 @@ class Evaluator:
                 out[name] = math.log(max(self.front_hypervolume() - hv, LHD_FLOOR))
             elif name == "r2":
                 if not (self.normalize or self.ideal is not None):
-                    raise MooValueError("r2 needs an ideal point (ideal= or a problem that defines it)")
+                    raise IndicatorUnavailableError("r2 needs an ideal point (ideal= or a problem that defines it)")
                 ideal = torch.zeros(Fn.shape[1], dtype=torch.float64) if self.normalize else self.ideal
                 out[name] = float(r2(Fn, ideal=ideal))
             else:

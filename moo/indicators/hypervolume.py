@@ -3,8 +3,11 @@
 All functions take objective values ``F [..., n, m]`` (minimization) batched over leading
 dimensions, a reference point ``[m]`` or ``[..., m]``, and an optional ``mask [..., n]`` marking
 the real rows of padded sets. Only points strictly better than the reference point in every
-objective count; the others (and padded rows) contribute nothing. Results keep ``F``'s dtype
-and device.
+objective count; the others (and padded rows) contribute nothing. An empty set (``n = 0``, or
+every row masked) has hypervolume 0. Real rows and the reference point must be finite (NaN or
+``±inf`` raises :class:`~moo.errors.NonFiniteError`). Every method computes in float64 (float32
+on MPS, which has no float64) whatever the input dtype, so float32 objectives of large magnitude
+lose no precision to cancellation; results are returned in ``F``'s dtype and device.
 
 Exact torch kernels (differentiable with respect to the points, any device):
 
@@ -26,8 +29,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from moo.errors import MooValueError
-from moo.indicators._common import broadcast, choice, point_mask, points, vector
+from moo.errors import MooValueError, ShapeError
+from moo.indicators._common import broadcast, choice, point_mask, points, vector, wide
 
 __all__ = ["HVEstimate", "hypervolume", "hv_contributions", "hv_improvement"]
 
@@ -46,14 +49,22 @@ class HVEstimate(NamedTuple):
 
 
 # ---------------------------------------------------------------------------- preparation
-def _prepare(F, ref_point, mask) -> tuple[Tensor, Tensor, Tensor]:
-    """Broadcast ``F``, ``ref_point`` and ``mask``; replace rows that do not count by the ref point.
+def _inputs(F, ref_point) -> tuple[Tensor, Tensor, torch.dtype]:
+    """``F`` and the reference point checked and in the working dtype, and ``F``'s own dtype (that
+    of the results)."""
+    F = points(F)
+    dtype = F.dtype
+    F = F.to(wide(F))
+    return F, vector(ref_point, F, "ref_point"), dtype
+
+
+def _prepare(F: Tensor, r: Tensor, mask) -> tuple[Tensor, Tensor, Tensor]:
+    """Broadcast ``F``, ``r`` (from :func:`_inputs`) and ``mask``; replace rows that do not count
+    by the reference point.
 
     Returns ``P [..., n, m]`` (non-counting rows equal to ``r``), ``r [..., m]`` and ``valid [..., n]``.
     """
-    F = points(F)
     mask = point_mask(mask, F)
-    r = vector(ref_point, F, "ref_point")
     batch = broadcast(F.shape[:-2], r.shape[:-1])
     n, m = F.shape[-2:]
     F = F.expand(batch + (n, m))
@@ -144,8 +155,8 @@ def _hv_moocore(F: Tensor, r: Tensor, mask: Tensor | None) -> Tensor:
     Fn = _flat(F.detach().cpu().numpy(), batch, (n, m))
     Rn = _flat(r.detach().cpu().numpy(), batch, (m,))
     if mask is None:
-        if np.isnan(Fn).any():
-            point_mask(None, F)  # raises, naming the rows
+        if not np.isfinite(Fn).all():
+            point_mask(None, F)  # raises, naming the rows (moocore would crash or hang on them)
         Mn = None
     else:
         Mn = _flat(point_mask(mask, F).cpu().numpy(), batch, (n,))
@@ -222,18 +233,21 @@ def hypervolume(F, ref_point, *, method: str = "auto", mask: Tensor | None = Non
             so the default is deterministic.
 
     Returns:
-        A tensor ``[...]`` with ``F``'s dtype and device; for ``method="mc"`` an :class:`HVEstimate`
-        ``(value, stderr)`` of such tensors.
+        A tensor ``[...]`` with ``F``'s dtype and device (0 for an empty set); for ``method="mc"``
+        an :class:`HVEstimate` ``(value, stderr)`` of such tensors.
+
+    Raises:
+        NonFiniteError: ``ref_point`` or a real row of ``F`` holds NaN or ``±inf``.
     """
-    F = points(F)
-    r = vector(ref_point, F, "ref_point")
+    F, r, dtype = _inputs(F, ref_point)
     method = _resolve(method, F, r)
     if method == "moocore":
-        return _hv_moocore(F, r, mask)
+        return _hv_moocore(F, r, mask).to(dtype)
     P, r, valid = _prepare(F, r, mask)
     if method == "mc":
-        return _hv_mc(P, r, valid, n_samples, generator)
-    return _hv_torch(P, r)
+        value, stderr = _hv_mc(P, r, valid, n_samples, generator)
+        return HVEstimate(value.to(dtype), stderr.to(dtype))
+    return _hv_torch(P, r).to(dtype)
 
 
 def _exclusive_torch(P: Tensor, r: Tensor, valid: Tensor) -> Tensor:
@@ -252,15 +266,17 @@ def hv_contributions(F, ref_point, *, method: str = "auto", mask: Tensor | None 
     Dominated points, duplicates, rows beyond the reference point and padded rows get 0 (a
     point dominated by another one still reduces that one's contribution). ``method``:
     ``"torch"`` (exact, m <= 3, differentiable; batched leave-one-out, ``O(n^3)`` for m = 3),
-    ``"moocore"`` (exact, any m, CPU) or ``"auto"`` (torch when gradients are needed or off CPU,
-    moocore otherwise).
+    ``"moocore"`` (exact, m >= 2, CPU) or ``"auto"`` (torch when gradients are needed or off CPU,
+    moocore otherwise); m = 1 always uses torch. An empty set gives an empty ``[..., 0]``.
     """
     choice(method, ("auto", "torch", "moocore"), "method")
-    P, r, valid = _prepare(F, ref_point, mask)
+    F, r, dtype = _inputs(F, ref_point)
+    P, r, valid = _prepare(F, r, mask)
+    m = P.shape[-1]
     if method == "auto":
-        method = "torch" if (P.requires_grad or P.device.type != "cpu") and P.shape[-1] <= 3 else "moocore"
-    if method == "torch":
-        return _exclusive_torch(P, r, valid)
+        method = "torch" if (P.requires_grad or P.device.type != "cpu") and m <= 3 else "moocore"
+    if method == "torch" or m == 1:
+        return _exclusive_torch(P, r, valid).to(dtype)
     import moocore
 
     (n, m), B = P.shape[-2:], math.prod(P.shape[:-2])
@@ -271,7 +287,7 @@ def hv_contributions(F, ref_point, *, method: str = "auto", mask: Tensor | None 
     for b in range(len(Pn)):
         if Vn[b].any():
             out[b, Vn[b]] = moocore.hv_contributions(Pn[b][Vn[b]], ref=Rn[b], ignore_dominated=False)
-    return torch.as_tensor(out, dtype=P.dtype, device=P.device).reshape(valid.shape)
+    return torch.as_tensor(out, dtype=dtype, device=P.device).reshape(valid.shape)
 
 
 def hv_improvement(candidates, F, ref_point, *, method: str = "auto", mask: Tensor | None = None) -> Tensor:
@@ -281,15 +297,16 @@ def hv_improvement(candidates, F, ref_point, *, method: str = "auto", mask: Tens
     marks the real rows of ``F``). Returns ``[..., k]``. Uses
     ``HVI(c) = vol([c, r]) - HV({max(f, c) : f in S})``, so the ``k`` candidates become one batched
     hypervolume call of ``k`` sets; differentiable with respect to the candidates and ``F`` with
-    the torch kernels (m <= 3). ``method`` as in :func:`hypervolume` (``"mc"`` excluded).
+    the torch kernels (m <= 3). ``method`` as in :func:`hypervolume` (``"mc"`` excluded). With an
+    empty set each candidate gains the volume of its box ``[c, r]``.
     """
     choice(method, ("auto", "torch", "moocore"), "method")
-    F = points(F)
+    F, r, dtype = _inputs(F, ref_point)
     C = points(candidates, "candidates", like=F)
     if C.shape[-1] != F.shape[-1]:
-        raise MooValueError(f"candidates have {C.shape[-1]} objectives but F has {F.shape[-1]}")
+        raise ShapeError(f"candidates have {C.shape[-1]} objectives but F has {F.shape[-1]}")
+    point_mask(None, C, "candidates")
     mask = point_mask(mask, F)
-    r = vector(ref_point, F, "ref_point")
     batch = broadcast(C.shape[:-2], F.shape[:-2], r.shape[:-1])
     k, n, m = C.shape[-2], F.shape[-2], F.shape[-1]
     C = C.expand(batch + (k, m))
@@ -298,4 +315,4 @@ def hv_improvement(candidates, F, ref_point, *, method: str = "auto", mask: Tens
     box = (r.unsqueeze(-2) - C).clamp_min(0).prod(-1)  # [..., k]
     covered = hypervolume(Q, r.unsqueeze(-2), method=method, mask=mask.expand(batch + (n,)).unsqueeze(-2)
                           .expand(batch + (k, n)))
-    return box - covered
+    return (box - covered).to(dtype)

@@ -1,4 +1,10 @@
-"""R2 indicators: Brockhoff, Wagner & Trautmann (2012) and the Multi-Objective GFlowNets variant."""
+"""R2 indicators: Brockhoff, Wagner & Trautmann (2012) and the Multi-Objective GFlowNets variant.
+
+Edge cases, as for the distance indicators: an empty set (``n = 0``, or every row masked) scores
+``+inf``; NaN or ``±inf`` in a real row of ``F``, in ``weights`` or in the ideal/utopian point raises
+:class:`~moo.errors.NonFiniteError`; an empty weight set (``K = 0``) raises
+:class:`~moo.errors.ShapeError`; negative weights raise :class:`~moo.errors.MooValueError`.
+"""
 from __future__ import annotations
 
 import math
@@ -7,7 +13,7 @@ import torch
 from torch import Tensor
 
 from moo.errors import MooValueError, ShapeError
-from moo.indicators._common import point_mask, points, vector
+from moo.indicators._common import point_mask, point_set, points, vector
 from moo.preferences import das_dennis
 
 __all__ = ["r2", "r2_gflownet", "default_weights"]
@@ -30,8 +36,8 @@ def _best_tchebycheff(F, weights, point, mask, point_name: str) -> tuple[Tensor,
     F = points(F)
     mask = point_mask(mask, F)
     m = F.shape[-1]
-    W = default_weights(m, dtype=F.dtype, device=F.device) if weights is None else points(weights, "weights", like=F)
-    if W.dim() != 2 or W.shape[-1] != m:
+    W = default_weights(m, dtype=F.dtype, device=F.device) if weights is None else point_set(weights, F, "weights")
+    if W.dim() != 2:
         raise ShapeError(f"weights must have shape [K, m] with m = {m}, got {list(W.shape)}")
     if bool((W < 0).any()):
         raise MooValueError("weights must be non-negative")
@@ -39,6 +45,8 @@ def _best_tchebycheff(F, weights, point, mask, point_name: str) -> tuple[Tensor,
     dist = (p.unsqueeze(-2) - F).abs()  # [..., n, m]
     util = (W.unsqueeze(-3) * dist.unsqueeze(-2)).amax(-1)  # [..., n, K]
     util = torch.where(mask.unsqueeze(-1), util, torch.full_like(util, float("inf")))
+    if F.shape[-2] == 0:
+        return util.new_full(util.shape[:-2] + util.shape[-1:], float("inf")), W
     return util.amin(-2), W
 
 
@@ -53,7 +61,10 @@ def r2(F, *, weights=None, ideal=None, mask: Tensor | None = None) -> Tensor:
         weights: ``[K, m]`` non-negative weight vectors; default :func:`default_weights` (a
             Das-Dennis grid of about 100 vectors).
         ideal: ``[m]`` or ``[..., m]``; default the origin (the ideal of normalized objectives).
-        mask: ``[..., n]`` bool, the real rows of padded sets (an empty set scores ``inf``).
+        mask: ``[..., n]`` bool, the real rows of padded sets.
+
+    An empty set scores ``+inf``; NaN/inf raises :class:`~moo.errors.NonFiniteError`, empty
+    ``weights`` :class:`~moo.errors.ShapeError` (see the module docstring).
     """
     best, _ = _best_tchebycheff(F, weights, ideal, mask, "ideal")
     return best.mean(-1)
@@ -68,7 +79,7 @@ def r2_gflownet(F, *, weights=None, utopian=None, mask: Tensor | None = None) ->
     convention pass ``F = 1 - rewards`` with the default ``utopian`` (the origin), or
     ``F = -rewards`` with ``utopian = -1`` — the value is the same. Pass their weight grid
     (a Das-Dennis grid) as ``weights`` to reproduce their numbers exactly; the default is
-    :func:`default_weights`.
+    :func:`default_weights`. Edge cases as for :func:`r2` (an empty set scores ``+inf``).
     """
     best, W = _best_tchebycheff(F, weights, utopian, mask, "utopian")
     return best.sum(-1) / torch.linalg.norm(W)
