@@ -416,9 +416,10 @@ class Algorithm:
     def step(self) -> StepInfo:
         """Advance by one iteration and report what was evaluated. A black-box solver's step is
         one ask/tell round, evaluated in this process; a solver without ask/tell overrides it."""
+        from moo.evaluation import SerialEvaluation
+
         X = self.ask()
-        F = self.problem.evaluate(X)
-        return self.tell(X, F, self.problem.constraints(X) if self.problem.n_constr else None)
+        return self.tell(X, *SerialEvaluation(self.problem)(X))
 
     # ------------------------------------------------------------------ ask/tell
     @property

@@ -406,7 +406,7 @@ def solve(problem: Problem | str, algorithm: Algorithm | str, *, budget: int | N
 def _check_resumable(algorithm: Algorithm, checkpoints) -> None:
     """A checkpoint holds a solver's state, or (for an ask/tell solver) the log it is replayed
     from; a solver with neither cannot be checkpointed."""
-    if checkpoints and not algorithm.asks and algorithm.state_dict() is None:
+    if checkpoints and not algorithm.asks and algorithm.resume_by == "replay":
         raise MooValueError(f"algorithm {algorithm.name!r} has no state_dict and no ask/tell, so a checkpoint "
                             "could not continue it; run it without checkpoint_every/checkpoint_seconds")
 
