@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, ClassVar
 
 from moo.errors import MooTypeError, MooValueError
 
@@ -82,39 +82,37 @@ def _positive_int(value, what: str) -> int:
 
 
 @dataclass(frozen=True)
-class MaxEvaluations(Termination):
-    """Stop once ``n`` true evaluations are spent; the solver never asks for more."""
+class _CountLimit(Termination):
+    """Stop once a counter of the run (``_counter``, a :class:`Progress` field) reaches ``n``."""
 
     n: int
+    _counter: ClassVar[str]
+    _spec_key: ClassVar[str]
 
     def __post_init__(self):
-        _positive_int(self.n, "MaxEvaluations(n)")
+        _positive_int(self.n, f"{type(self).__name__}(n)")
 
     def reached(self, progress: Progress) -> bool:
-        return progress.n_evals >= self.n
+        return getattr(progress, self._counter) >= self.n
+
+    def to_spec(self) -> dict:
+        return {self._spec_key: self.n}
+
+
+class MaxEvaluations(_CountLimit):
+    """Stop once ``n`` true evaluations are spent; the solver never asks for more."""
+
+    _counter, _spec_key = "n_evals", "evals"
 
     @property
     def max_evals(self) -> int:
         return self.n
 
-    def to_spec(self) -> dict:
-        return {"evals": self.n}
 
-
-@dataclass(frozen=True)
-class MaxSteps(Termination):
+class MaxSteps(_CountLimit):
     """Stop after ``n`` solver steps."""
 
-    n: int
-
-    def __post_init__(self):
-        _positive_int(self.n, "MaxSteps(n)")
-
-    def reached(self, progress: Progress) -> bool:
-        return progress.step >= self.n
-
-    def to_spec(self) -> dict:
-        return {"steps": self.n}
+    _counter, _spec_key = "step", "steps"
 
 
 @dataclass(frozen=True)
