@@ -62,7 +62,7 @@ from moo.algorithm import Algorithm, StepInfo, bounds_on
 from moo.errors import MooValueError
 from moo.indicators import hv_improvement
 from moo.pareto import non_dominated_mask
-from moo.problem import Problem
+from moo.problem import CheapObjectives, Encodable, LogScaledObjectives, Problem
 from moo.registry import register_algorithm
 
 from .evolutionary import NSGA2
@@ -173,6 +173,8 @@ class LINAS(Algorithm):
     #: predictors and the inner search are rebuilt from the archive and the generator, so a
     #: resumed run continues exactly
     state_attrs = ("iteration",)
+    #: the predictors model the objectives only; setup refuses a constrained problem
+    handles_constraints = False
 
     @dataclass
     class Config:
@@ -223,25 +225,23 @@ class LINAS(Algorithm):
         unknown = [p for p in c.predictors if p not in PREDICTORS]
         if not c.predictors or unknown:
             raise MooValueError(f"predictors must be a non-empty list among {sorted(PREDICTORS)}, got {c.predictors!r}")
-        if self.problem.n_constr:
-            raise MooValueError(f"linas handles unconstrained problems; {self.problem.name!r} has "
-                                f"n_constr={self.problem.n_constr} (use nsga2, which handles constraints)")
         if not c.ref_offset > 0:
             raise MooValueError(f"ref_offset must be > 0, got {c.ref_offset!r}")
-        logs = c.log_objectives if c.log_objectives is not None else getattr(self.problem, "log_objectives", ())
+        logs = c.log_objectives if c.log_objectives is not None else (
+            self.problem.log_objectives if isinstance(self.problem, LogScaledObjectives) else ())
         logs = tuple(logs)
         if any(isinstance(j, bool) or not isinstance(j, int) or not 0 <= j < self.problem.n_obj for j in logs):
             raise MooValueError(f"log_objectives must be objective indices in [0, {self.problem.n_obj}), got {logs!r}")
         self.log_objectives = sorted(set(logs))
         cheap = tuple(getattr(self.problem, "cheap_objectives", ())) if c.use_cheap else ()
-        if cheap and not callable(getattr(self.problem, "evaluate_cheap", None)):
+        if cheap and not isinstance(self.problem, CheapObjectives):
             raise MooValueError(f"{self.problem.name!r} lists cheap_objectives {cheap} but has no evaluate_cheap(X)")
         self.cheap = cheap
         like = torch.empty(0, dtype=self.dtype, device=self.device)
         self.xl, self.xu = bounds_on(self.problem, like)
         self.layout = VariableLayout(self.problem.var_types, self.problem.n_var, self.device)
-        encode = getattr(self.problem, "encode", None)
-        self.features = encode if callable(encode) else (lambda X: default_features(X, self.problem))
+        self.features = (self.problem.encode if isinstance(self.problem, Encodable)
+                         else (lambda X: default_features(X, self.problem)))
         self.iteration = 0
 
     # ------------------------------------------------------------------ ask/tell

@@ -1,79 +1,46 @@
 """MOO-SVGD: Stein variational particles that profile a Pareto front.
 
-Liu, Tong & Liu, "Profiling Pareto Front With Multi-Objective Stein Variational Gradient
-Descent", NeurIPS 2021 (reference code: github.com/gnobitab/MultiObjectiveSampling).
+Paper: Xingchao Liu, Xin Tong and Qiang Liu, "Profiling Pareto Front With Multi-Objective Stein
+Variational Gradient Descent", NeurIPS 2021. Reference code: github.com/gnobitab/MultiObjectiveSampling.
 
-A set of particles ``x_1 .. x_n`` in decision space moves along the SVGD field
+Method. Particles ``x_1 .. x_n`` in decision space move along the SVGD field
 
     phi(x_i) = 1/n * sum_j [ k(x_j, x_i) * (-g_j) - grad_{x_i} k(x_j, x_i) ]
 
-where ``g_j`` is particle ``j``'s MGDA min-norm combination of its objective gradients (its
-common descent direction; closed form for two objectives, Frank-Wolfe for more) and ``k`` is an
-RBF kernel on the particles' *objective vectors*: ``k_ij = exp(-||f_i - f_j||^2 / (s * h))`` with
-the median heuristic ``h = median_{i<j} ||f_i - f_j||^2 / log n`` and a scale ``s``. The first
-term drives every particle towards the front; the second pushes particles apart. (The paper
-writes the repulsion as ``+grad_{x_j} k(x_j, x_i)``, which equals ``-grad_{x_i} k(x_j, x_i)`` for a
-kernel on ``x``; with the kernel on ``f(x)`` only the second form moves ``x_i`` through its own
-Jacobian, and it is what the reference code computes: ``-0.5 grad_x sum_jk k_jk``.)
-The step is taken by Adam (the reference code's optimiser), after which particles are
-clamped into the box (shrunk by a relative margin, as the reference code clamps into
-``[1e-6, 1 - 1e-6]``).
+where ``g_j`` is particle ``j``'s MGDA min-norm combination of its objective gradients (closed
+form for two objectives, Frank-Wolfe beyond) and ``k`` is an RBF kernel on the particles'
+objective vectors, ``k_ij = exp(-||f_i - f_j||^2 / (s * h))``, with the median heuristic
+``h = median_{i<j} ||f_i - f_j||^2 / log n`` (a constant in the gradient) and a scale ``s``.
+The first term drives each particle towards the front, the second pushes particles apart. (The
+paper writes the repulsion as ``+grad_{x_j} k(x_j, x_i)``; with the kernel on ``f(x)`` only the
+form above moves ``x_i`` through its own Jacobian, and it is what the reference code computes.)
+Each step is taken by Adam, after which particles are clamped into the box shrunk by a relative
+margin.
 
-Differences from the reference code, on purpose:
+Defaults (``MOOSVGD.Config``): ``n_particles = 50`` (the paper's ZDT runs), Adam (the reference
+code's optimizer) with ``betas = (0.9, 0.999)``; ``bound_margin = 1e-6`` (the reference clamps
+into ``[1e-6, 1 - 1e-6]``); ``lr = 2e-3``, ``kernel_scale = 0.01``,
+``normalize_gradients = "particle"``, ``project_gradients = True`` and
+``project_repulsion = True`` are the engine's choices listed below.
 
-* Bandwidth. The reference code writes ``exp(-d / 5e-6*h)``, which Python reads as
-  ``exp(-d * h / 5e-6)``: the median heuristic ends up in the numerator, so a larger spread makes
-  the kernel *narrower*. Here the intended formula ``exp(-d / (s * h))`` is used with the scale
-  ``s`` exposed as ``Config.kernel_scale``. The default ``s = 0.01`` was chosen on ZDT1-3: with the
-  plain median heuristic (``s = 1``, Liu & Wang, NeurIPS 2016) the kernel spans the whole front,
-  and since the MGDA term vanishes along the front nothing holds the particles back: they pile
-  up at the front's two ends. ``s = 0.01`` makes the kernel about one inter-particle spacing wide
-  (near-neighbour repulsion), the regime the reference code's narrow kernel is in.
-* Median. The reference code takes the median over the full ``n x n`` matrix, zero diagonal
-  included; here it is over the distinct pairs ``i < j``.
-* Gradient normalization. The reference code normalizes each objective's gradient matrix along
-  the *particle* axis (``normalize(grad, dim=0)``: every decision variable's column to unit norm
-  across particles), which couples particles. Here each particle's gradient of each objective is
-  scaled to unit norm (``Config.normalize_gradients="particle"``, the default): MGDA's weights
-  then do not favour the objective with the smaller gradient, which otherwise drags particles
-  along the front while they converge. ``"column"`` gives the reference behaviour, ``"none"``
-  plain MGDA. With the other defaults below (one seed, 10,000 iterations, HV ratio ZDT1 / ZDT2 /
-  ZDT3): ``"particle"`` 0.990 / 0.983 / 0.990, ``"none"`` 0.990 / 0.968 / 0.990 — on ZDT2 half of
-  the raw-gradient particles end on the corner ``x = 0``, where ``f_2``'s ``x_1``-gradient
-  vanishes and every particle there is an exact duplicate (clamped), with zero mutual repulsion.
-* Repulsion projection. SVGD's repulsion in objective space also points *away from the front*
-  (towards larger objectives): behind a crowded stretch of front it holds particles in layers
-  of dominated points, at the distance where the MGDA drive balances the push (measured on ZDT1
-  with the paper's field: 20-28 of 50 particles non-dominated after 10,000 iterations, the others
-  in layers about 0.1, 0.2 and 0.3 behind the front in ``g - 1``, over the crowded
-  ``f_1 < 0.35``). Here the repulsive move of particle ``i`` is projected onto the half-space
-  where it does not increase the MGDA-weighted objective ``w_i . f`` to first order (``w_i`` the
-  particle's min-norm weights, the front's normal at a Pareto-stationary point; the normal uses
-  the gradients *before* the box projection, since the repulsion may move a particle off a
-  bound): particles still spread along the front and cannot be pushed behind it.
-  ``Config.project_repulsion=False`` gives the paper's field (with the other defaults, seed 0,
-  10,000 iterations: ZDT1 HV ratio 0.978 with 26 of 50 particles non-dominated, ZDT2 0.967 with
-  25, against 0.990 with 49 and 0.983 with 49 projected).
-* Step size. Adam with lr ``2e-3`` instead of the reference code's ``5e-4``: at ``5e-4``,
-  10,000 iterations leave particles unconverged in ``x_2 .. x_n`` (ZDT1, the other defaults, seed
-  0: largest ``g - 1`` of 2.5, 29 of 50 particles non-dominated, HV ratio 0.982; at ``2e-3``:
-  0.08, 49 and 0.990).
-* Bounds. The reference code only clamps. A clamped particle whose Pareto-optimal value lies
-  on a bound (every ZDT problem: ``x_2 .. x_n = 0``) then still sees the unconstrained
-  objective gradients, is never Pareto-stationary, and MGDA keeps drifting it along the front
-  towards ``f_1 = 0``. Here the gradients are projected on the box's tangent cone before MGDA
-  (components pushing out of an active bound are dropped; ``Config.project_gradients``), so the
-  min-norm direction vanishes on the constrained Pareto set, then particles are clamped. An
-  objective left with no feasible descent (at its constrained minimum, e.g. ``f_1 = x_1`` at
-  ``x_1 = 0``) is dropped from the min-norm problem, so such weakly optimal particles keep
-  improving the other objectives instead of stopping.
-* Any number of objectives and any box (the reference code is written for two objectives on
-  ``[0, 1]^d``).
+Deviations from the reference code:
 
-Known limit: on ZDT3 the ``g = 1`` curve between the front's five pieces is locally
-Pareto-stationary (the MGDA field vanishes on it) yet dominated; particles that converge there
-stay (about 20 of 50), so ZDT3's spread is worse than NSGA-II's although its hypervolume ratio
-is above 0.98 (``benchmarks/results/moo_svgd.md``).
+* Bandwidth: the intended ``exp(-d / (s * h))`` with ``s = kernel_scale = 0.01`` (near-neighbour
+  repulsion); the reference's ``exp(-d / 5e-6*h)`` parses as ``exp(-d * h / 5e-6)``.
+* Median: over the distinct pairs ``i < j``, not the full matrix with its zero diagonal.
+* Gradient normalization: each particle's gradient of each objective to unit norm
+  (``"particle"``), not each variable's column across particles (``"column"``, the reference's).
+* Repulsion: the repulsive move is projected onto the half-space where it does not increase the
+  particle's MGDA-weighted objective to first order (``project_repulsion=False``: the paper's field).
+* Step size: Adam lr ``2e-3`` instead of ``5e-4``, which leaves particles unconverged at 10,000 iterations.
+* Bounds: gradients are projected on the box's tangent cone before MGDA, and an objective with no
+  feasible descent is dropped from the min-norm problem (``project_gradients``); the reference only clamps.
+* Any number of objectives and any box (the reference handles two objectives on ``[0, 1]^d``).
+
+Constraints and integer or categorical variables are refused at setup.
+
+Measurements behind these choices, and the known limit on ZDT3 (a locally Pareto-stationary,
+dominated curve between the front's pieces holds some particles): ``docs/notes/moo_svgd.md``.
 """
 from __future__ import annotations
 

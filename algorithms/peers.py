@@ -1,22 +1,56 @@
-"""Peer libraries' solvers behind moo's Algorithm contract.
+"""Peer libraries' solvers behind moo's Algorithm contract, the baselines benchmarks compare against.
 
-Registered under their library's name: ``pymoo.nsga2``, ``pymoo.nsga3``, ``pymoo.moead``,
-``pymoo.smsemoa`` (pymoo's own implementations, driven generation by generation), and
-``botorch.qnehvi`` / ``botorch.qparego`` (the loop of BoTorch's multi-objective BO tutorial:
-a GP per objective, Sobol initial design, qLogNEHVI or qParEGO with q-batch optimisation).
-They are the baselines every benchmark compares against.
+Libraries and papers:
 
-Constraints and variable types. The pymoo peers pass the constraints to pymoo (constraint
-domination in NSGA-II, NSGA-III and SMS-EMOA); pymoo's MOEA/D has no constraint handling and is
-refused a constrained problem at setup. On a problem with integer or categorical variables
-NSGA-II, NSGA-III and SMS-EMOA run on pymoo's mixed-variable representation (``Real``,
-``Integer``, ``Choice`` variables; ``MixedVariableSampling``, ``MixedVariableMating`` with the
-algorithm's own parent selection: SBX and PM on real variables, SBX and PM rounded on integers,
-uniform crossover and random resetting on categories; ``MixedVariableDuplicateElimination``);
-MOEA/D keeps its SBX and PM and rounds integer variables with a repair (pymoo's
-``RoundingRepair`` on those columns), and is refused categorical ones. Either way the problem is
-evaluated at integral values only. The BoTorch peers optimize a continuous acquisition on
-objective GPs: they are refused constraints and integer or categorical variables.
+- pymoo: Julian Blank and Kalyanmoy Deb, "pymoo: Multi-Objective Optimization in Python", IEEE
+  Access 2020. Registered as ``pymoo.nsga2`` (Deb, Pratap, Agarwal & Meyarivan, "A Fast and
+  Elitist Multiobjective Genetic Algorithm: NSGA-II", IEEE TEVC 2002), ``pymoo.nsga3`` (Deb &
+  Jain, "An Evolutionary Many-Objective Optimization Algorithm Using Reference-Point-Based
+  Nondominated Sorting Approach, Part I", IEEE TEVC 2014), ``pymoo.moead`` (Zhang & Li, "MOEA/D:
+  A Multiobjective Evolutionary Algorithm Based on Decomposition", IEEE TEVC 2007) and
+  ``pymoo.smsemoa`` (Beume, Naujoks & Emmerich, "SMS-EMOA: Multiobjective Selection Based on
+  Dominated Hypervolume", EJOR 2007).
+- BoTorch: Balandat et al., "BoTorch: A Framework for Efficient Monte-Carlo Bayesian
+  Optimization", NeurIPS 2020. Registered as ``botorch.qnehvi`` (Daulton, Balandat & Bakshy,
+  "Parallel Bayesian Optimization of Multiple Noisy Objectives with Expected Hypervolume
+  Improvement", NeurIPS 2021, in its log form from Ament, Daulton, Eriksson, Balandat & Bakshy,
+  "Unexpected Improvements to Expected Improvement for Bayesian Optimization", NeurIPS 2023) and
+  ``botorch.qparego`` (Knowles, "ParEGO: A Hybrid Algorithm with On-Line Landscape Approximation
+  for Expensive Multiobjective Optimization Problems", IEEE TEVC 2006, in its batch form from
+  Daulton, Balandat & Bakshy, "Differentiable Expected Hypervolume Improvement for Parallel
+  Multi-Objective Bayesian Optimization", NeurIPS 2020).
+
+Method. The pymoo peers are pymoo's own implementations, driven by pymoo's ask/tell one
+generation (one offspring for MOEA/D) per round; they resume by replay. The BoTorch peers run
+the loop of BoTorch's multi-objective BO tutorial as ask/tell: the first ask is a scrambled
+Sobol design, each later ask fits one GP per objective (:class:`moo.surrogates.GPSurrogate`) on
+every told point and proposes a ``q``-batch maximizing the acquisition; their state is the data
+and the random generator, so checkpoints are exact.
+
+Defaults: the pymoo peers keep pymoo's operators and settings (``pymoo.nsga2``'s population
+excepted, below); the BoTorch peers' ``BoTorchAlgorithm.Config`` sets ``n_init = 2 (d + 1)``
+(``None``), ``batch_size = 4``, ``num_restarts = 10``, ``raw_samples = 512``,
+``mc_samples = 128`` and ``max_retries = 2``.
+
+Constraints and variable types. NSGA-II, NSGA-III and SMS-EMOA receive the constraints
+(constraint domination); pymoo's MOEA/D has no constraint handling and is refused a constrained
+problem at setup. On integer or categorical variables NSGA-II, NSGA-III and SMS-EMOA run on
+pymoo's mixed-variable representation (``Real``, ``Integer`` and ``Choice`` variables,
+``MixedVariableSampling``, ``MixedVariableMating`` with the algorithm's own parent selection,
+``MixedVariableDuplicateElimination``); MOEA/D keeps SBX and PM and rounds integer variables
+with a repair, and is refused categorical ones. The problem is evaluated at integral values
+only. The BoTorch peers optimize a continuous acquisition on objective GPs: they are refused
+constraints and integer or categorical variables.
+
+Deviations from the libraries' defaults and tutorial:
+
+* ``pymoo.nsga2``: population 40 instead of pymoo's 100.
+* BoTorch peers: the objectives are rescaled per objective to [0, 1] over the data before the
+  fit (the LogEI smoothing is scale-dependent; raw units gave NaN gradients on wide ranges).
+* BoTorch peers: a failed acquisition optimization is retried, then replaced by a uniform batch
+  with a warning, instead of stopping the run.
+
+Measurements behind these choices: ``docs/notes/peers.md``.
 """
 from __future__ import annotations
 
@@ -155,11 +189,10 @@ class PymooAlgorithm(Algorithm):
 
 @register_algorithm("pymoo.nsga2")
 class PymooNSGA2(PymooAlgorithm):
-    """pymoo's NSGA-II (Deb et al. 2002) with pymoo's operators (SBX η=15, PM η=20).
+    """pymoo's NSGA-II (Deb et al., IEEE TEVC 2002) with pymoo's operators (SBX eta=15, PM eta=20).
 
-    The population defaults to 40 rather than pymoo's 100: at the budgets moo is run with
-    (10⁴ evaluations on ZDT1, seed 0) 250 generations of 40 reach 99.1% of the reference
-    front's hypervolume where 100 generations of 100 reach 97.1%.
+    Deviation: a population of 40 rather than pymoo's 100, better at moo's usual budgets
+    (``docs/notes/peers.md``).
     """
 
     name = "pymoo.nsga2"
@@ -247,27 +280,23 @@ class PymooSMSEMOA(PymooAlgorithm):
 
 # -------------------------------------------------------------------------------------- BoTorch
 class BoTorchAlgorithm(Algorithm):
-    """Base of the BoTorch peers: the multi-objective BO tutorial's loop.
+    """Base of the BoTorch peers: the multi-objective BO tutorial's loop, as ask/tell.
 
-    Step 0 evaluates a scrambled-Sobol initial design of ``n_init`` points (default
-    ``2 (d + 1)``); every later step fits one GP per objective (:class:`moo.surrogates.GPSurrogate`,
-    shared with PSL-MOBO) on the data so far and evaluates a batch of ``batch_size`` points
-    maximising the acquisition function. BoTorch maximises, so the GPs model ``-F``, rescaled
-    per objective to [0, 1] over the data so far (the problem's reference point goes through the
-    same map). The rescaling changes neither the GP (it standardizes its outcomes) nor the
-    dominance order, and hypervolume improvements only by a constant factor; but the LogEI
-    family's smoothing temperatures are absolute, so in raw units they act on a different scale:
-    on the archive of one RE32 run (objectives spanning 4e8) every raw-unit gradient of
-    qLogNEHVI came out NaN, and none does after the rescaling.
-    The state is the data and the random generator, so checkpoints are exact.
-    Constraints and integer or categorical variables are refused at setup: the GPs model the
-    objectives only, and the acquisition is optimized over the continuous box.
+    The first ask is a scrambled-Sobol design of ``n_init`` points (default ``2 (d + 1)``); each
+    later ask fits one GP per objective (:class:`moo.surrogates.GPSurrogate`, shared with
+    PSL-MOBO) on every told point and proposes ``batch_size`` points maximizing the
+    acquisition, cut to the remaining budget; a tell adds the points to the data (the archive).
+    BoTorch maximizes, so the GPs model ``-F``, rescaled per objective to [0, 1] over the data
+    (the problem's reference point through the same map); the rescaling changes neither the GP
+    nor the dominance order, and keeps the LogEI family's absolute smoothing temperatures on a
+    fixed scale. BoTorch's draws come from the global generator, reseeded for every ask from the
+    run's generator, so the state is the data and the generator and checkpoints are exact.
 
-    The acquisition optimizer raises ``OptimizationGradientError`` when the gradient is NaN at
-    every restart it optimizes; the rescaling makes that rarer but not impossible (one RE32 run
-    still hit it at 105 evaluations). A run does not stop there: the optimization is repeated from
-    fresh raw samples up to ``max_retries`` times, and if every attempt fails the batch is drawn
-    uniformly from the box, with a ``RuntimeWarning`` that names the step.
+    When the acquisition optimizer raises ``OptimizationGradientError`` (a NaN gradient at every
+    restart) the optimization is repeated from fresh raw samples up to ``max_retries`` times;
+    if every attempt fails the batch is drawn uniformly from the box, with a ``RuntimeWarning``
+    and ``fallback_batch`` in the step's extras. Constraints and integer or categorical
+    variables are refused at setup. Background: ``docs/notes/peers.md``.
     """
 
     handles_constraints = False
@@ -287,11 +316,14 @@ class BoTorchAlgorithm(Algorithm):
             raise MooValueError(f"{self.name}: max_retries must be >= 0, got {self.config.max_retries}")
         self.bounds = self.problem.bounds.to(self.device, self.dtype)
         self._fallback_note: str | None = None
+        self._ask_extras: dict = {}
 
     def _seed_torch(self) -> int:
         return int(torch.randint(2**31 - 1, (1,), generator=self.generator, device=self.device))
 
-    def step(self) -> StepInfo:
+    def _ask(self) -> Tensor:
+        """The Sobol design first; afterwards the GPs are fitted on every told point and the
+        acquisition's batch is proposed (cut to the remaining budget)."""
         X_all, F_all = self.archive
         with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
             torch.manual_seed(self._seed_torch())  # BoTorch draws from the global generator
@@ -307,15 +339,17 @@ class BoTorchAlgorithm(Algorithm):
                     warnings.simplefilter("ignore")
                     model = GPSurrogate(self.bounds).fit(X_all, Y).model
                     X = self._candidates(model, X_all, Y, ref)
-        extras = {}
+        self._ask_extras = {}
         if self._fallback_note is not None:
-            warnings.warn(self._fallback_note, RuntimeWarning, stacklevel=2)
+            warnings.warn(self._fallback_note, RuntimeWarning, stacklevel=3)
             self._fallback_note = None
-            extras["fallback_batch"] = 1  # in the run's history, so a report can flag the run
-        if self.remaining is not None:
-            X = X[: self.remaining]
-        F = self.evaluate(X)
-        return StepInfo(X=X, F=F, n_evals=X.shape[0], extras=extras)
+            self._ask_extras["fallback_batch"] = 1  # in the run's history, so a report can flag the run
+        return X if self.remaining is None else X[: self.remaining]
+
+    def _tell(self, X: Tensor, F: Tensor, G: Tensor | None) -> StepInfo:
+        """The told points join the data (the archive, which the base class has extended)."""
+        extras, self._ask_extras = self._ask_extras, {}
+        return StepInfo(extras=extras)
 
     def _candidates(self, model, X: Tensor, Y: Tensor, ref_point: Tensor) -> Tensor:
         """The next batch from the GPs ``model`` of the unit-scaled objectives ``Y`` (maximised)

@@ -18,7 +18,7 @@ every target weight. Differences, on purpose: the target weights pass through
 for the weights that training produces (|w| << 10); losses are full-batch on the small digits
 training set (PHN: mini-batches of Multi-MNIST), Adam with PHN's lr 1e-4, which keeps the problem
 CPU-fast. As in PHN, the model to report is chosen on validation data, and so is the learning
-rate (see ``moo.benchmarks.phn``): a step on the hypernetwork's linear head moves every target
+rate (the ``phn`` suite protocol, :mod:`moo.benchmarks.protocols.phn`): a step on the hypernetwork's linear head moves every target
 weight by about ``lr * (|ray features|_1 + 1)``, so at 1e-4 the hypernetwork fits the small
 training set within a few hundred steps. The EPO linear programs are solved with SciPy's HiGHS
 (PHN: cvxpy/GLPK); when an LP fails the step falls back to ``alpha = r`` as PHN does. In the

@@ -1,41 +1,49 @@
 """Pareto set learning (PSL) on differentiable problems.
 
-Lin, Yang, Zhang & Zhang, "Pareto Set Learning for Expensive Multi-Objective Optimization"
-(NeurIPS 2022) learn a model ``x(w)`` from a preference ``w`` to a Pareto-optimal solution by
-stochastic gradient descent on a scalarization over sampled preferences. On a problem whose
-objectives are written in torch the gradients are exact; this module is that learner with the
-paper's settings (256-256 MLP with sigmoid output, Adam lr 1e-3, 10 Dirichlet(1) preferences per
-step shifted by 1e-4, augmented Tchebycheff with inverse weights and ``rho = 0.01``, per-solution
-normalized gradients, ideal point ``z = min(0, best value seen - 0.1)``: the running ideal starts
-at 0 as in the reference code, which matters — started from the first batch's values, the
-ideal is far from the front early on and ZDT2's solutions collapse onto one end of the front). The expensive black-box variant
-with GP surrogates is :mod:`moo.algorithms.psl_mobo`.
+Paper: Xi Lin, Zhiyuan Yang, Xiaoyuan Zhang and Qingfu Zhang, "Pareto Set Learning for Expensive
+Multi-Objective Optimization", NeurIPS 2022 (reference code: github.com/Xi-L/PSL-MOBO). This
+module is the paper's learner with exact gradients; the expensive black-box variant with GP
+surrogates is :mod:`moo.algorithms.psl_mobo`.
 
-One departure from the paper: the learning rate follows a cosine decay from ``lr`` to 0 over
-the budget (``lr_schedule="cosine"``; ``"constant"`` is the paper's, and what runs without a
-budget). With per-solution normalized gradients every Adam step has the same size however close
-the solutions are to the Pareto set, so at a constant rate the model keeps jittering around it:
-on DTLZ2 (3 objectives, a budget of 50,100 evaluations: about 4,900 steps) the learned points sit
-off the sphere, and projecting them onto it raises the hypervolume from 98.8 % to 99.3 % of the
-same-size reference front's (seed 0); with the decay they converge (projecting changes nothing)
-and reach 99.1-99.2 % over three seeds (``python -m moo.benchmarks.psl``). On ZDT1/ZDT2 the decay
-changes the result by less than 0.1 % (99.98 / 99.78 % against 99.98 / 99.83 %, seed 0).
+Method. A model ``x_theta(w)`` maps a preference ``w`` on the simplex to a solution. Each step
+draws ``n_pref_update`` preferences ``w ~ Dirichlet(alpha)`` (+ ``pref_eps``), evaluates
+``f(x_theta(w))``, and descends the scalarization, by default the augmented Tchebycheff with
+inverse weights
 
-Budget: every training step evaluates ``n_pref_update`` solutions (counted, not archived). The
-model's solutions at a fixed set of ``n_snapshot`` preferences (Das-Dennis, ~100) are evaluated
-and archived every ``snapshot_every`` steps and once more when the budget runs out; the latest
-such snapshot, non-dominated, is the approximation set.
+    s(f | w, z) = max_i (f_i - z_i) / w_i + rho * sum_i (f_i - z_i),
+
+with each solution's gradient ``d s / d x`` normalized to unit norm before it is propagated to
+``theta``. The ideal point is the running ``z = min(ideal_init, best value seen - ideal_offset)``.
+
+Defaults (``PSL.Config``, the paper's settings unless noted): a 256-256 ReLU MLP with sigmoid
+output into the box, Adam ``lr = 1e-3``, ``n_pref_update = 10`` Dirichlet(1) preferences shifted
+by ``pref_eps = 1e-4``, ``scalarization = "augmented-tchebycheff"`` with ``rho = 0.01``,
+``normalize_grad = True``, ``ideal_offset = 0.1`` and ``ideal_init = 0`` (the reference code's
+running ideal, which starts at 0); engine choices: ``lr_schedule = "cosine"``,
+``n_snapshot = 100``, ``snapshot_every = 500``, ``constraint_penalty = 2``.
+
+Deviation from the paper:
+
+* Learning rate: a cosine decay from ``lr`` to 0 over the budget (``lr_schedule="cosine"``;
+  ``"constant"`` is the paper's, and what runs without a budget use), so that the fixed-size
+  normalized steps converge instead of jittering around the Pareto set.
+
+Budget: each training step evaluates ``n_pref_update`` solutions (counted, not archived). The
+model's solutions at ``n_snapshot`` fixed Das-Dennis preferences are evaluated and archived every
+``snapshot_every`` steps and once more when the budget runs out; the latest snapshot,
+non-dominated, is the approximation set.
 
 Constraints (beyond the paper, which has none): an exact penalty on the total violation
 ``v(x) = sum_j max(g_j(x), 0)``, which must be differentiable like the objectives. Each training
 solution descends ``g_s / |g_s| + constraint_penalty * g_v / |g_v|`` (``g_s`` the gradient of its
 scalarized value, ``g_v`` that of its violation, 0 where feasible; without ``normalize_grad`` the
-raw sum ``g_s + constraint_penalty * g_v``). With the default ``constraint_penalty = 2`` (any value
-above 1 does) an infeasible solution's step reduces its violation to first order whatever the
-scale of the objectives and constraints. Solutions on an active constraint end on its boundary,
-within a step of it on either side; the approximation set keeps the snapshot's feasible points
-only (the least infeasible, with an :class:`~moo.errors.InfeasibleWarning`, when none is).
+raw sum ``g_s + constraint_penalty * g_v``). Any penalty above 1 makes an infeasible solution's
+step reduce its violation to first order whatever the scales; solutions on an active constraint
+end within a step of its boundary, and the approximation set keeps the snapshot's feasible
+points only (the least infeasible, with an :class:`~moo.errors.InfeasibleWarning`, when none is).
 Integer and categorical variables are refused at setup: the model's outputs are continuous.
+
+Measurements behind the ideal point's start and the cosine decay: ``docs/notes/psl.md``.
 """
 from __future__ import annotations
 

@@ -18,6 +18,9 @@ NeurIPS 2022 (reference code: github.com/Xi-L/PSL-MOBO). Each iteration
    LCB over the non-dominated evaluated points (reference point: the worst value of either set,
    recomputed at each pick), and evaluates it.
 
+As an ask/tell solver: the first ask is the initial design; each later ask runs steps 1-4 on
+every point told so far (the archive) and returns the batch; a tell adds the batch to the data.
+
 ``standardize_objectives=False`` skips the standardization: the LCB, the ideal point (still capped
 at 0, which for non-negative objectives such as ZDT's puts it at the origin) and the Tchebycheff
 act on the raw objectives. The SVH-PSL reference does this on ZDT1-3 (not elsewhere, and not in
@@ -103,6 +106,7 @@ class PSLMOBO(Algorithm):
         self.layout = VariableLayout(self.problem.var_types, self.problem.n_var, self.device)
         self.model: ParetoSetModel | None = None
         self.n_iter = 0
+        self._ask_extras: dict | None = None  # timings of the proposal last asked (None: initial design)
 
     # ------------------------------------------------------------------ pieces
     def _new_model(self) -> ParetoSetModel:
@@ -113,12 +117,12 @@ class PSLMOBO(Algorithm):
         w = dirichlet(n, self.problem.n_obj, generator=self.generator, dtype=self.dtype, device=self.device)
         return w + self.config.pref_eps
 
-    def _initial(self) -> StepInfo:
-        k = min(self.config.n_init, self.remaining or self.config.n_init)
+    def _initial_design(self) -> Tensor:
+        """The first ask: ``n_init`` Latin-hypercube points (fewer if the budget is smaller),
+        rounded onto the integer grid."""
+        k = self.config.n_init if self.remaining is None else min(self.config.n_init, self.remaining)
         U = latin_hypercube(k, self.problem.n_var, generator=self.generator, dtype=self.dtype, device=self.device)
-        X = self._on_grid(self.lower + (self.upper - self.lower) * U)
-        F = self.evaluate(X)
-        return StepInfo(X=X, F=F, n_evals=k)
+        return self._on_grid(self.lower + (self.upper - self.lower) * U)
 
     def _on_grid(self, X: Tensor) -> Tensor:
         """``X`` with its integer columns rounded to the nearest integer in the bounds."""
@@ -169,10 +173,13 @@ class PSLMOBO(Algorithm):
             scalarized_step(model, optimizer, self._prefs(c.n_pref_update), value, scalarize)
         return model
 
-    # ------------------------------------------------------------------ one iteration
-    def step(self) -> StepInfo:
+    # ------------------------------------------------------------------ ask/tell
+    def _ask(self) -> Tensor:
+        """The initial design first; afterwards fit the GPs on every told point, train the
+        model and propose the next batch (at most the remaining budget)."""
+        self._ask_extras = None
         if self.archive[0].shape[0] == 0:
-            return self._initial()
+            return self._initial_design()
         c = self.config
         t0 = time.perf_counter()
         X, Y = self.archive
@@ -203,13 +210,19 @@ class PSLMOBO(Algorithm):
         X_cand, Y_cand = X_cand[ok], Y_cand[ok]
         k = c.batch_size if self.remaining is None else min(c.batch_size, self.remaining)
         picked = self._select(Y_cand, Y_std[non_dominated_mask(Y_std)], k)
-        X_new = X_cand[picked]
         t3 = time.perf_counter()
-        F_new = self.evaluate(X_new)
+        self._ask_extras = {"fit_time": t1 - t0, "train_time": t2 - t1, "select_time": t3 - t2,
+                            "iteration_time": t3 - t0}
+        return X_cand[picked]
+
+    def _tell(self, X: Tensor, F: Tensor, G: Tensor | None) -> StepInfo:
+        """The told points join the data (the archive, which the base class has extended); an
+        iteration after the initial design is counted."""
+        extras, self._ask_extras = self._ask_extras, None
+        if extras is None:  # the initial design
+            return StepInfo()
         self.n_iter += 1
-        return StepInfo(X=X_new, F=F_new, n_evals=k, extras={
-            "fit_time": t1 - t0, "train_time": t2 - t1, "select_time": t3 - t2,
-            "iteration_time": time.perf_counter() - t0})
+        return StepInfo(extras=extras)
 
     # ------------------------------------------------------------------ results
     def pareto_set(self, prefs) -> Tensor:

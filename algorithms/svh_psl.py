@@ -1,94 +1,59 @@
 """SVH-PSL: Pareto set learning with a Stein variational hypernetwork.
 
-Nguyen, Nguyen, Tran, Le & Than, "Improving Pareto Set Learning for Expensive Multi-objective
-Optimization via Stein Variational Hypernetworks", AAAI 2025 (reference code:
-github.com/nguyenduc810/SVH-PSL, ``run_svh.py`` and ``SVGD/moosvgd.py``).
+Paper: Minh-Duc Nguyen, Phuong Mai Dinh, Quang-Huy Nguyen, Long P. Hoang and Dung D. Le,
+"Improving Pareto Set Learning for Expensive Multi-objective Optimization via Stein Variational
+Hypernetworks", AAAI 2025. Reference code: github.com/nguyenduc810/SVH-PSL (``run_svh.py``,
+``SVGD/moosvgd.py``).
 
-SVH-PSL is PSL-MOBO (:class:`~moo.algorithms.psl_mobo.PSLMOBO`: GP surrogates, the
-preference→solution hypernetwork, greedy hypervolume-improvement batches) with another training
-rule for the hypernetwork. At every training step ``n = n_pref_update`` Dirichlet(1)
-preferences ``w_b`` (+1e-4) give ``n`` particles ``x_b = h_theta(w_b)``. Each particle has the
-Tchebycheff value of its lower confidence bound ``l_b = LCB(x_b)`` (standardized objectives),
+Method. SVH-PSL is PSL-MOBO (:class:`~moo.algorithms.psl_mobo.PSLMOBO`: GP surrogates, a
+preference→solution hypernetwork ``h_theta``, greedy hypervolume-improvement batches) with a
+Stein variational training rule for the hypernetwork. At each training step ``n`` Dirichlet(1)
+preferences ``w_b`` (+1e-4) give particles ``x_b = h_theta(w_b)`` with lower confidence bounds
+``l_b = LCB(x_b)`` of the standardized objectives, Tchebycheff values and active objectives
 
-    s_b = max_j w_bj (l_bj - z_j),        a_b = argmax_j (its active objective),
+    s_b = max_j w_bj (l_bj - z_j),        a_b = argmax_j w_bj (l_bj - z_j),
 
-and its gradient ``g_b = d s_b / d theta``. The particles interact through a kernel on their
-LCB vectors. In the "local" form (the paper's default) each objective has its own RBF kernel
-and particle ``b``'s column uses its active objective only:
-
-    K_ab = exp(-(l_aj - l_bj)^2 / (c * h_j)),  j = a_b,   h_j = median_{a<b} (l_aj - l_bj)^2 / log n
-
-(the median heuristic of :func:`moo.algorithms.moo_svgd.median_bandwidth`, scale ``c``); the
-"global" form is one RBF kernel on the whole LCB vector. The hypernetwork's update direction is
-the SVGD field summed over the particles,
+and gradients ``g_b = d s_b / d theta``. With a kernel ``K`` on the LCB vectors the update
+direction is the SVGD field summed over the particles,
 
     Delta theta = 1/n * [ sum_b (sum_a K_ab) g_b  +  alpha * grad_theta sum_ab K_ab ],
 
-which Adam descends: the first term drives every particle to its Tchebycheff optimum, the
-second (weight ``alpha``) pushes the particles apart in LCB space. Kernel weights and bandwidths
-are constants in the gradient, as in SVGD. After training, ``n_candidate`` Dirichlet(1)
-preferences give the candidates and PSL-MOBO's greedy HV-improvement selection picks the batch.
+descended by Adam: the first term drives each particle to its Tchebycheff optimum, the second
+pushes the particles apart in LCB space (kernel weights and bandwidths are constants in the
+gradient). The "local" kernel (the paper's default) gives each objective its own RBF kernel and
+uses particle ``b``'s active objective in column ``b``,
 
-Defaults are the reference code's: 20 Latin-hypercube points, batch 5, 500 steps of 10
-preferences, Adam lr 1e-3, alpha 1e-3, c = 1, LCB coefficient 0.1, 1000 candidates, no local
-step on the candidates, "local" kernel, and the best-step checkpoint (below).
+    K_ab = exp(-(l_aj - l_bj)^2 / (c * h_j)),   j = a_b,   h_j = median_{a<b} (l_aj - l_bj)^2 / log n;
 
-Differences from the reference code, on purpose (the normalization and the checkpoint are
-``Config`` options):
+the "global" kernel is one RBF kernel on the whole LCB vector. After training, ``n_candidate``
+Dirichlet(1) preferences give the candidates, and PSL-MOBO's greedy selection picks the batch.
 
-* Bandwidth. The reference takes ``c * median(D2)^2 / log n`` — the median of the *squared*
-  distances squared again, so ``h`` has units of distance^4 and the kernel's width changes with
-  the objectives' scale. Here the median heuristic of Liu & Wang (NeurIPS 2016) is used,
-  ``c * median_{a<b} D2_ab / log n`` (over distinct pairs; the reference includes the zero
-  diagonal), with the scale ``c`` exposed as ``bandwidth_scale``.
-* Gradient normalization. The reference normalizes the ``[n, n_params]`` matrix of particle
-  gradients along the *particle* axis (``normalize(grad, dim=0)``: every parameter's column to
-  unit norm across particles). Here each particle's gradient is scaled to unit norm
-  (``grad_normalization="particle"``), the per-solution normalization PSL-MOBO uses, which
-  keeps the particles' directions intact; ``"parameter"`` gives the reference's.
-* Checkpoint. The reference keeps the training step whose model has the largest LCB
-  hypervolume at ``100 * n_obj`` evenly spread test preferences, but its reference point is the
-  worst value of the current step's predictions and the evaluated front, so steps are compared
-  under different reference points. Here the reference point is fixed for the iteration (the
-  worst standardized evaluated value in every objective), so the comparison is consistent
-  (``select_best=False`` keeps the last step instead).
-* Objective scaling. The reference standardizes the objectives except on ZDT1-3, where it works
-  on the raw objectives with ``z`` capped at 0, i.e. at ZDT's true ideal, the origin. Here the
-  choice is PSL-MOBO's ``standardize_objectives`` option (default: standardize everywhere);
-  ``moo.benchmarks.svh_psl`` sets it to ``False`` on ZDT1-3 to follow the paper's protocol. It
-  matters on the concave ZDT2: standardized, the running ideal sits on the first point found near
-  ``f1 = 0`` and the learned set collapses there (final LHD -0.85 on 4 of 5 seeds); with the
-  origin as ideal the Tchebycheff optima spread along the front.
-* The ideal point ``z`` is PSL-MOBO's (recomputed each iteration in that iteration's units; the
-  reference carries it across iterations whose standardizations differ).
+Defaults (``SVHPSL.Config``, from the reference code): ``n_init = 20`` Latin-hypercube points,
+``batch_size = 5``, ``n_steps = 500`` steps of ``n_pref_update = 10`` preferences, Adam
+``lr = 1e-3``, ``alpha = 1e-3``, ``bandwidth_scale = c = 1``, ``lcb_beta = 0.1``,
+``n_candidate = 1000``, ``n_local = 0`` (no gradient step on the candidates), ``kernel =
+"local"``, ``select_best = True`` with ``n_test_per_obj = 100`` test preferences per objective;
+the other options are PSL-MOBO's.
 
-A reference-code bug, off by default (``reference_stale_gradient=True`` reproduces it, for
-reproducing the paper's numbers only): ``run_svh.py`` reads each particle's gradient from
-``param.grad`` after ``loss_b.backward()`` and zeroes it afterwards, but the previous step's
-update is still stored in ``param.grad`` when particle 0's backward pass runs, so particle 0's
-"gradient" is ``g_0 + Delta theta_{t-1}``: a stale copy of the last update that, after the
-normalization along the particle axis, dominates every parameter's column where the raw
-gradients are small (an accidental momentum). With it and ``grad_normalization="parameter"``,
-SVH-PSL moves most of the way to the paper's final LHD on VLMOP2, RE33, RE36 and RE42 (mean of
-5 seeds, with the reference's update / with the defaults / paper: -3.42 / -2.03 / -4.1,
--3.96 / -3.03 / -4.0, -4.11 / -2.97 / -4.8, -3.14 / -1.71 / -3.6), but not on ZDT1 or RE32, where
-it does no better than the defaults (``benchmarks/results/svh_psl_notes.md``). More training
-steps with the correct update do not do what the bug does, and neither does the reference's GP
-(EDBO's GPyTorch model fitted by 300 Adam steps, reconstructed in the notes' seventh round) on
-ZDT1 and RE32.
+Deviations from the reference code (each a ``Config`` option where the reference's form is kept):
 
-Unlike PSL-MOBO's default, no Tchebycheff gradient step is taken from the candidates
-(``n_local = 0``, as in the reference and in the PSL-MOBO runs the paper compares against); that
-local step is what lifts PSL-MOBO on VLMOP2 (final LHD -3.8 with it, mean of 3 seeds; -1.5 and
--1.1 without, seeds 0 and 1). ``n_local = 1`` also lifts SVH-PSL where it falls short of the
-paper. On RE32, whose hypervolume gap lies almost entirely at the low-cost end of the front, it
-moves the mean from -4.95 to -6.78 (5 seeds; paper -7.8). On RE41, F2 and RE37 it meets the
-paper: -2.67, -5.11 and -3.41 over 3 seeds, against -2.5, -4.8 and -3.4 (without it: -2.16,
--4.31 and -2.94 over 5 seeds). See the notes' ninth round. It stays off by default because it is
-not part of SVH-PSL.
+* Bandwidth: the median heuristic of Liu & Wang (NeurIPS 2016) over distinct pairs,
+  ``c * median D2 / log n``, not the reference's ``c * median(D2)^2 / log n`` (units of distance^4).
+* Gradient normalization: each particle's gradient to unit norm (``grad_normalization="particle"``),
+  not every parameter's column across particles (``"parameter"``, the reference's).
+* Best-step checkpoint: a reference point fixed per iteration (the worst standardized evaluated
+  value), not one that moves with each step's predictions (``select_best=False``: last step).
+* Objective scaling: PSL-MOBO's ``standardize_objectives``, on by default everywhere; the
+  reference uses raw objectives on ZDT1-3 (set ``standardize_objectives=False`` there to follow it).
+* Ideal point: PSL-MOBO's, recomputed each iteration in that iteration's units.
+* Stale gradient: the reference adds the previous update to particle 0's gradient by accident;
+  off by default, ``reference_stale_gradient=True`` reproduces it.
 
-Constraints and variable types are handled as in PSL-MOBO: constraints and categorical variables
-are refused at setup, integer variables are rounded in the initial design and the candidates.
+Constraints and categorical variables are refused at setup; integer variables are rounded in the
+initial design and the candidates (as in PSL-MOBO).
+
+Measurements behind these choices (objective scaling on ZDT2, the stale gradient, the local
+step): ``docs/notes/svh_psl.md``.
 """
 from __future__ import annotations
 

@@ -1,15 +1,31 @@
 """Gaussian-process surrogates shared by PSL-MOBO, SVH-PSL and the BoTorch peers.
 
-One independent GP per objective (a batched BoTorch ``SingleTaskGP``): Matérn-5/2 kernel with
-ARD length scales, inputs mapped to the unit cube by the problem's bounds, outcomes
-standardized, hyper-parameters fitted by maximum marginal likelihood. This is the surrogate of
-PSL-MOBO (Lin et al., NeurIPS 2022) and SVH-PSL (Nguyen et al., AAAI 2025).
+Model: exact GP regression (Rasmussen & Williams, "Gaussian Processes for Machine Learning", MIT
+Press 2006), one independent GP per objective, as a batched BoTorch ``SingleTaskGP`` (Balandat et
+al., "BoTorch: A Framework for Efficient Monte-Carlo Bayesian Optimization", NeurIPS 2020). It is
+the surrogate of PSL-MOBO (Lin et al., NeurIPS 2022) and SVH-PSL (Nguyen et al., AAAI 2025).
 
-Predictions (:meth:`GPSurrogate.predict`) do not go through GPyTorch: after the fit, the exact
-posterior is written in closed form from the fitted hyper-parameters, with the Cholesky factor
-of the noisy training covariance computed once (:class:`ClosedFormGP`). The Pareto-set learners
-query the surrogate thousands of times per fit on a few points each, where GPyTorch's per-call
-overhead dominates; the closed form equals ``model.posterior`` to round-off (tested to 1e-8).
+Definition. Inputs are mapped to the unit cube by the problem's bounds and outcomes are
+standardized; each GP has a constant mean ``c``, a scaled Matérn kernel ``o * k_nu(x, x')`` with
+ARD length scales, and Gaussian noise ``s^2``, fitted by maximizing the marginal likelihood. The
+posterior at ``x`` is
+
+    mean(x) = c + k(x)^T (K + s^2 I)^-1 (y - c),     var(x) = o - k(x)^T (K + s^2 I)^-1 k(x),
+
+mapped back through the outcome standardization; :meth:`GPSurrogate.lcb` is
+``mean - beta * std``.
+
+Defaults: Matérn smoothness ``nu = 2.5``; BoTorch's ``fit_gpytorch_mll`` (L-BFGS-B, its priors
+and noise floor of 1e-4); ``beta = 0.1`` for the LCB (PSL-MOBO's).
+
+Deviations from plain BoTorch use:
+
+* Predictions use the closed form above (:class:`ClosedFormGP`, one Cholesky factor per fit), not
+  ``model.posterior``: the same numbers to round-off, without GPyTorch's per-call overhead.
+* A likelihood fit that BoTorch gives up on is refitted (:meth:`GPSurrogate._fit_fallback`) with a
+  ``RuntimeWarning`` instead of raising.
+
+Why both: ``docs/notes/surrogates.md``.
 """
 from __future__ import annotations
 
@@ -159,17 +175,12 @@ class GPSurrogate:
 
     @staticmethod
     def _fit_fallback(mll, options: dict | None, n: int) -> None:
-        """Fit after BoTorch gave up. It retries a fit whose L-BFGS-B run ends with an optimizer
-        warning (typically an abnormal line-search termination on nearly noiseless data) or a
-        Cholesky failure from hyper-parameters drawn from the priors, and raises after five
-        such attempts. A search loop should not stop there. First accept the warning (the
-        first attempt's end point is a usable fit); if the Cholesky still fails, raise the
-        noise floor from BoTorch's 1e-4 through :data:`FALLBACK_NOISE_FLOORS` (standardized
-        units): on a nearly linear objective the output scale grows to ~1e3 and the default
-        floor no longer keeps the kernel matrix positive definite (on one qNEHVI run on RE32 not
-        even 1e-3 did). If every floor fails, BoTorch has rolled the GP back to its initial
-        hyper-parameters, which are kept (with the last noise level): a smooth, very uncertain
-        surrogate rather than a stopped run."""
+        """Fit after BoTorch gave up (``ModelFittingError`` after its own retries). First accept
+        the optimizer's warning (the first attempt's end point is a usable fit); if the Cholesky
+        still fails, raise the noise floor through :data:`FALLBACK_NOISE_FLOORS` (standardized
+        units); if every floor fails, keep the GP's initial hyper-parameters (to which BoTorch
+        has rolled back) with the last noise level. A ``RuntimeWarning`` says which; see
+        ``docs/notes/surrogates.md``."""
         from botorch.exceptions.errors import ModelFittingError
         from gpytorch.constraints import GreaterThan
 

@@ -19,7 +19,13 @@ def hand_loop(problem, algorithm, budget: int, seed: int):
 
 
 CASES = [("nsga2", {"pop_size": 12}, "zdt1", 60),
-         ("pymoo.nsga2", {"pop_size": 12}, "zdt1", 60)]
+         ("pymoo.nsga2", {"pop_size": 12}, "zdt1", 60),
+         # the Bayesian-optimization solvers: the initial design, then one fit-and-propose round
+         # per ask (tiny surrogate loops keep each case to a few seconds)
+         ("psl-mobo", {"n_init": 5, "batch_size": 3, "n_steps": 5, "n_candidate": 30, "hidden": (8, 8)},
+          "vlmop2", 11),
+         ("botorch.qnehvi", {"n_init": 5, "batch_size": 2, "num_restarts": 2, "raw_samples": 32,
+                             "mc_samples": 16}, "vlmop2", 9)]
 
 
 @pytest.mark.parametrize("name,config,problem,budget", CASES, ids=[c[0] for c in CASES])
@@ -118,3 +124,27 @@ def test_the_readme_solver_example_registers_a_working_black_box_solver(tmp_path
     state.setup(moo.get_problem("zdt1"), seed=0, device="cpu", budget=50)
     state.step()
     assert state.state_dict()["n_batches"] == 1
+
+
+def test_surrogate_solvers_ask_the_initial_design_then_batches_within_the_budget():
+    problem = moo.get_problem("vlmop2")
+    algorithm = moo.get_algorithm("psl-mobo", n_init=4, batch_size=3, n_steps=2, n_candidate=20, hidden=(8, 8))
+    assert algorithm.asks and algorithm.resume_by == "state"
+    algorithm.setup(problem, seed=0, device="cpu", budget=9)
+    sizes = []
+    while algorithm.remaining:
+        X = algorithm.ask()
+        sizes.append(X.shape[0])
+        algorithm.tell(X, problem.evaluate(X))
+    assert sizes == [4, 3, 2] and algorithm.n_iter == 2
+
+
+def test_linas_refuses_a_constrained_problem_at_setup():
+    from toy_problems import Ring
+
+    from moo.algorithm import UnsupportedProblemError
+
+    algorithm = moo.get_algorithm("linas")
+    assert algorithm.asks and not type(algorithm).handles_constraints
+    with pytest.raises(UnsupportedProblemError, match="constraints"):
+        algorithm.setup(Ring(radius=1.5), seed=0, device="cpu", budget=20)

@@ -49,7 +49,7 @@ TINY = {"psl": dict(hidden=(16, 16), n_snapshot=10), "phn": dict(hidden=(8, 8)),
         "svh-psl": dict(n_init=4, batch_size=2, n_steps=3, n_candidate=20, hidden=(8, 8), n_test_per_obj=4),
         "pymoo.nsga2": dict(pop_size=20), "pymoo.smsemoa": dict(pop_size=20),
         "pymoo.nsga3": dict(n_partitions=19), "pymoo.moead": dict(n_partitions=19, n_neighbors=5),
-        "botorch.qnehvi": dict(n_init=4), "botorch.qparego": dict(n_init=4)}
+        "botorch.qnehvi": dict(n_init=4), "botorch.qparego": dict(n_init=4), "linas": dict(pop_size=8)}
 
 
 def assert_refused(problem, name, tmp_path, feature):
@@ -72,7 +72,7 @@ def test_solvers_without_operators_for_a_variable_type_refuse_it_at_setup(name, 
     assert_refused(Recording(var_types), name, tmp_path, "variable")
 
 
-@pytest.mark.parametrize("name", ["moo-svgd", "phn", "psl-mobo", "svh-psl", "pymoo.moead",
+@pytest.mark.parametrize("name", ["moo-svgd", "phn", "psl-mobo", "svh-psl", "linas", "pymoo.moead",
                                   "botorch.qnehvi", "botorch.qparego"])
 def test_solvers_without_constraint_handling_refuse_constrained_problems_at_setup(name, tmp_path):
     assert_refused(Recording(threshold=1.0), name, tmp_path, "constraints")
