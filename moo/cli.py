@@ -2,6 +2,7 @@
 
     moo list [problems|algorithms]
     moo info PROBLEM
+    moo check PROBLEM            (a user's module:Class or path/to/file.py:Class)
     moo solve --problem NAME --algorithm NAME --budget N [--max-steps K] [--max-seconds T]
               [--target hv=0.66] [--workers W [--ray]] [--seed S] [--out DIR] [--device D]
     moo resume DIR [--workers W]
@@ -19,6 +20,7 @@ import argparse
 import ast
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -73,6 +75,20 @@ def _cmd_info(args) -> None:
         if isinstance(value, list) and len(value) > 8:
             value = f"{value[:4]} ... ({len(value)} values)"
         print(f"{key:>16}: {value}")
+
+
+def _cmd_check(args) -> None:
+    from moo.check import check_problem, worst
+    from moo.registry import get_problem
+
+    problem = get_problem(args.problem, **_options(args.option, "--option"))
+    findings = check_problem(problem, n=args.points, seed=args.seed)
+    for finding in findings:
+        print(finding)
+    level = worst(findings)
+    if level == "error":
+        raise MooValueError(f"{args.problem}: the check found errors (above); fix them before a run")
+    print(f"{args.problem}: {'no problems found' if level in ('ok', 'note') else 'usable, with the warnings above'}")
 
 
 def _finish(result, out: Path | None, trust: bool = False) -> None:
@@ -241,8 +257,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--option", action="append", metavar="KEY=VALUE", help="problem option, e.g. n_var=10")
     p.set_defaults(func=_cmd_info)
 
+    p = sub.add_parser("check", help="try a problem (yours: module:Class or file.py:Class) on a few random points")
+    p.add_argument("problem")
+    p.add_argument("--option", action="append", metavar="KEY=VALUE", help="problem option, e.g. n_var=10")
+    p.add_argument("--points", type=int, default=8, help="random points to evaluate (default 8)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_cmd_check)
+
     p = sub.add_parser("solve", help="run an algorithm on a problem")
-    p.add_argument("--problem", required=True, help="registered name or module:Class")
+    p.add_argument("--problem", required=True, help="registered name, module:Class or path/to/file.py:Class")
     p.add_argument("--algorithm", required=True, help="registered name or module:Class")
     p.add_argument("--budget", type=int, help="true evaluations (a run needs this or another stopping rule)")
     p.add_argument("--max-steps", type=int, help="stop after this many solver steps")
@@ -311,6 +334,8 @@ def _workers_flags(p) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if "" not in sys.path and os.getcwd() not in sys.path:  # `module:Class` finds a module in this folder,
+        sys.path.insert(0, os.getcwd())                      # as `python -m` does
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
     try:
         args.func(args)

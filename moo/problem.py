@@ -8,7 +8,7 @@ user code and counts evaluations (one per row).
 from __future__ import annotations
 
 import math
-from typing import Iterable, Sequence
+from typing import Iterable, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 import torch
@@ -90,11 +90,45 @@ class Problem:
             (categorical: indices ``0..k-1``).
         name: a short lower-case name, used in results and tables.
 
+    What a subclass defines (``moo check module:Class`` tries them on random points)::
+
+        class TwoBowls(moo.Problem):
+            differentiable = True                    # _evaluate is torch ops: gradient solvers may run
+
+            def __init__(self):
+                super().__init__(n_var=3, n_obj=2, bounds=[[-2.0] * 3, [2.0] * 3], n_constr=1)
+
+            def _evaluate(self, X):                  # X [..., n_var] -> F [..., n_obj], minimized
+                return torch.stack([((X - 1) ** 2).sum(-1), ((X + 1) ** 2).sum(-1)], -1)
+
+            def _constraints(self, X):               # X [..., n_var] -> G [..., n_constr], feasible where G <= 0
+                return (X ** 2).sum(-1, keepdim=True) - 2.0
+
+            @property
+            def ref_point(self):                     # hypervolume reference point, raw objectives
+                return torch.tensor([20.0, 20.0])
+
+    Hooks:
+        _evaluate(X): required. ``X`` is a torch tensor ``[..., n_var]`` in the caller's dtype and
+            device; index the last dimension (``X[..., j]``) so any batch shape works. Return
+            ``[..., n_obj]`` (a tensor, array or list; it is converted and checked).
+        _constraints(X): with ``n_constr > 0``; ``[..., n_constr]``, feasible where ``G <= 0``
+            (a constraint ``h(x) >= c`` is written ``c - h(x)``).
+        ideal, nadir: properties, ``[n_obj]`` tensors, where known: the best and worst value of each
+            objective over the Pareto front; with both, indicators normalize objectives to [0, 1].
+        ref_point: property, ``[n_obj]``, the hypervolume reference point in raw objectives.
+        pareto_front(n=None): ``[k, n_obj]`` points of the front (``n`` of them where it is
+            analytic), for IGD, IGD+ and LHD.
+        var_types: pass ``var_types=["real", "int", "cat", ...]`` to ``__init__`` (one per variable).
+
     Class attributes a subclass may set:
         differentiable: ``True`` when ``_evaluate`` is written in torch ops so gradients flow.
         fingerprint_points: how many fixed points a run evaluates (outside its budget) to
             fingerprint the problem in ``run.json``, so that ``resume`` refuses a problem that
             changed; set 0 where an evaluation is expensive or random (NAS, policy rollouts).
+
+    Optional capabilities a solver may use (:class:`Encodable`, :class:`CheapObjectives`,
+    :class:`LogScaledObjectives`) are declared by defining their members.
     """
 
     differentiable: bool = False
@@ -274,6 +308,36 @@ class Problem:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, n_var={self.n_var}, n_obj={self.n_obj})"
+
+
+# ---------------------------------------------------------------------- optional capabilities
+# A solver that can use one of these tests ``isinstance(problem, Capability)``; a problem gains it
+# by defining the members (no base class to inherit).
+@runtime_checkable
+class Encodable(Protocol):
+    """A problem with its own predictor features: ``encode(X [..., n_var]) -> [..., k]`` (e.g. an
+    architecture's counted costs beside its choices), used by predictor-assisted searches."""
+
+    def encode(self, X: Tensor) -> Tensor: ...
+
+
+@runtime_checkable
+class CheapObjectives(Protocol):
+    """A problem some of whose objectives cost nothing to compute (counted, not trained):
+    ``cheap_objectives`` lists their indices, ``evaluate_cheap(X)`` returns them (counted
+    neither as true evaluations nor against a budget), equal to what ``evaluate`` returns."""
+
+    cheap_objectives: tuple[int, ...]
+
+    def evaluate_cheap(self, X: Tensor) -> Tensor: ...
+
+
+@runtime_checkable
+class LogScaledObjectives(Protocol):
+    """A problem whose objectives ``log_objectives`` (indices) span orders of magnitude, so that
+    models fit and compare them on a log scale."""
+
+    log_objectives: tuple[int, ...]
 
 
 class NormalizedProblem(Problem):

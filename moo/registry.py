@@ -63,20 +63,50 @@ def _ensure_loaded(kind: str) -> None:
 
 
 def load_object(spec: str) -> Any:
-    """Load ``module:Attr`` (a user's problem or algorithm), with a clear error when it fails."""
-    module_name, _, attr = spec.partition(":")
+    """Load ``module:Attr`` or ``path/to/file.py:Attr`` (a user's problem or algorithm), with a
+    clear error when it fails. A module is found on ``sys.path`` (the ``moo`` command puts the
+    current folder there); a ``.py`` file is loaded from its path, as module ``<file stem>``."""
+    module_name, _, attr = spec.rpartition(":")
     if not module_name or not attr:
-        raise MooValueError(f"expected 'module:Attr', got {spec!r}")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise MooValueError(f"cannot import module {module_name!r} from {spec!r}: {exc}") from exc
+        raise MooValueError(f"expected 'module:Attr' or 'path/to/file.py:Attr', got {spec!r}")
+    if module_name.endswith(".py"):
+        module = _load_file(module_name, spec)
+    else:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            raise MooValueError(f"cannot import module {module_name!r} from {spec!r}: {exc}. A module in the "
+                                "current folder is found by the moo command (in Python, put its folder on "
+                                "sys.path); or name the file: path/to/file.py:Attr") from exc
     obj = module
     for part in attr.split("."):
         if not hasattr(obj, part):
             raise MooValueError(f"module {module_name!r} has no attribute {attr!r}")
         obj = getattr(obj, part)
     return obj
+
+
+def _load_file(path: str, spec: str):
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    file = Path(path).expanduser().resolve()
+    if not file.is_file():
+        raise MooValueError(f"{spec!r} names the file {path!r}, which does not exist")
+    name = file.stem
+    loaded = sys.modules.get(name)
+    if loaded is not None and Path(getattr(loaded, "__file__", "") or "").resolve() == file:
+        return loaded
+    module_spec = importlib.util.spec_from_file_location(name, file)
+    module = importlib.util.module_from_spec(module_spec)
+    sys.modules[name] = module  # so that its classes pickle (checkpoints, process pools) under this name
+    try:
+        module_spec.loader.exec_module(module)
+    except Exception as exc:
+        del sys.modules[name]
+        raise MooValueError(f"loading {str(file)!r} (from {spec!r}) raised {type(exc).__name__}: {exc}") from exc
+    return module
 
 
 def lookup(kind: str, name: str) -> Callable[..., Any]:

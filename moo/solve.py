@@ -118,7 +118,7 @@ class _Progress:
         if self.bar is not None:
             self.bar.n = n_evals if self.budget is None else min(n_evals, self.budget)
             if hv is not None:
-                self.bar.set_postfix(hv=f"{hv:.5g}", refresh=False)
+                self.bar.set_postfix_str(self._hv_text(hv, 5), refresh=False)
             self.bar.refresh()
             return
         if self.quiet:
@@ -132,7 +132,12 @@ class _Progress:
         else:
             self.next_log = math.floor(n_evals / self.budget * 10 + 1) / 10
         log.info("%s: %d%s evaluations%s", self.label, n_evals, "" if self.budget is None else f"/{self.budget}",
-                 "" if hv is None else f", hv={hv:.6g}")
+                 "" if hv is None else f", {self._hv_text(hv, 6)}")
+
+    @staticmethod
+    def _hv_text(hv: float, digits: int) -> str:
+        # a hypervolume of 0 early on is not a failure: no point has entered the reference box yet
+        return "no point inside the reference box yet" if hv == 0 else f"hv={hv:.{digits}g}"
 
     def close(self) -> None:
         if self.bar is not None:
