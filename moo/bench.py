@@ -31,6 +31,13 @@ same way. The format::
     config = { pop_size = 20 }           # optional, config overrides
     problems = ["zdt1"]                  # optional, run only on these problem labels
 
+    [protocol]                           # optional: a shipped protocol plug-in (moo.protocol)
+    name = "speedup"                     # found by name in moo.benchmarks.protocols, never imported from the file
+    pairs = [["nsga2", "pymoo.nsga2"]]   # the protocol's own options
+
+A protocol adds what a published table needs beyond solve + the evaluator: its own final
+figures, a cell that is not one ``solve`` (a timing, a training schedule) and report sections.
+
 A cell is one (problem, algorithm, seed). :func:`load_suite` checks the whole suite before any
 cell runs: it builds every problem with its evaluator (so an unknown or unavailable indicator and
 a reference point of the wrong length fail there), every algorithm with its config (wrong option
@@ -73,7 +80,7 @@ DEFAULT_INDICATORS = ("hv", "igd_plus")
 RUN_INDICATORS = ("step_time_s",)
 STEP_WARMUP = 3
 _SUITE_KEYS = {"name", "description", "budget", "seeds", "device", "threads", "history_points", "evaluator",
-               "problems", "algorithms"}
+               "problems", "algorithms", "protocol"}
 _EVALUATOR_KEYS = {"indicators", "convergence", "normalize", "ref_point"}
 _PROBLEM_KEYS = {"name", "label", "options", "normalize", "budget"}
 _ALGORITHM_KEYS = {"name", "label", "config", "problems"}
@@ -118,6 +125,7 @@ class Suite:
     device: str = "cpu"
     threads: int = 1
     history_points: int = 50
+    protocol: dict | None = None  # the [protocol] spec (name, options); None: solve and score
 
     def cells(self) -> list[dict]:
         """Every (problem, algorithm, seed) cell as a plain dict (what a worker receives)."""
@@ -128,11 +136,11 @@ class Suite:
                     continue
                 for seed in self.seeds:
                     out.append({
-                        "cell_key": cell_key(self.name, p.spec, a.spec, seed, p.budget),
+                        "cell_key": cell_key(self.name, p.spec, a.spec, seed, p.budget, self.protocol),
                         "suite": self.name, "problem": p.label, "problem_spec": p.spec,
                         "algorithm": a.label, "algorithm_spec": a.spec, "seed": seed, "budget": p.budget,
                         "evaluator": self.evaluator, "device": self.device, "threads": self.threads,
-                        "history_points": self.history_points,
+                        "history_points": self.history_points, "protocol": self.protocol,
                     })
         return out
 
@@ -210,32 +218,29 @@ def _named_entry(entry, where: str, keys, table: str) -> dict:
     return value
 
 
-def _parse_problem(entry, i: int, budget: int, evaluator: dict) -> ProblemEntry:
+def _parse_problem(entry, i: int, budget: int, evaluator: dict, protocol) -> ProblemEntry:
     where = f"problems[{i}]"
     options = _named_entry(entry, where, _PROBLEM_KEYS, "options")
-    from moo.registry import get_problem
-
     normalize = entry.get("normalize", False)
     if not isinstance(normalize, bool):
         raise MooValueError(f"{where}.normalize must be true or false, got {normalize!r}")
     try:  # fail now, not in a worker: the problem, and the evaluator every cell on it scores with
-        problem = get_problem(entry["name"], normalize=normalize, **options)
+        problem = protocol.check_problem(entry["name"], options, normalize)
     except UnknownNameError:
         raise
     except MooError as exc:
         raise _in_context(exc, f"{where} ({entry['name']!r})") from exc
-    _check_evaluator(problem, evaluator, f"{where} ({entry.get('label', entry['name'])!r})")
+    if problem is not None:
+        _check_evaluator(problem, evaluator, f"{where} ({entry.get('label', entry['name'])!r})", protocol)
     return ProblemEntry(label=str(entry.get("label", entry["name"])), name=entry["name"], options=options,
                         normalize=normalize, budget=_positive_int(entry.get("budget", budget), f"{where}.budget"))
 
 
-def _parse_algorithm(entry, i: int, problem_labels: set) -> AlgorithmEntry:
+def _parse_algorithm(entry, i: int, problem_labels: set, protocol) -> AlgorithmEntry:
     where = f"algorithms[{i}]"
     config = _named_entry(entry, where, _ALGORITHM_KEYS, "config")
-    from moo.registry import get_algorithm
-
     try:  # the config is checked against the algorithm's Config dataclass here
-        full = get_algorithm(entry["name"], **config).config_dict()
+        full = protocol.check_algorithm(entry["name"], config)
     except UnknownNameError:
         raise
     except MooError as exc:
@@ -253,12 +258,13 @@ def _parse_algorithm(entry, i: int, problem_labels: set) -> AlgorithmEntry:
                           problems=only)
 
 
-def _check_evaluator(problem, settings: dict, where: str) -> None:
+def _check_evaluator(problem, settings: dict, where: str, protocol) -> None:
     """Build the evaluator of ``problem`` under the suite's ``settings`` and check that it can
-    give every requested indicator (final and convergence)."""
+    give every requested indicator (final and convergence; the protocol's own among the final)."""
     from moo.indicators.evaluator import INDICATORS
 
-    for key, known in (("indicators", INDICATORS + RUN_INDICATORS), ("convergence", INDICATORS)):
+    own = RUN_INDICATORS + tuple(protocol.indicator_names)
+    for key, known in (("indicators", INDICATORS + own), ("convergence", INDICATORS)):
         unknown = [name for name in settings[key] if name not in known]
         if unknown:
             raise MooValueError(f"evaluator.{key} names unknown indicator(s) {unknown}; choose from {list(known)}")
@@ -268,7 +274,7 @@ def _check_evaluator(problem, settings: dict, where: str) -> None:
         raise _in_context(exc, f"{where}: the suite's [evaluator] does not fit this problem") from exc
     available = evaluator.available()
     for key in ("indicators", "convergence"):
-        missing = [name for name in settings[key] if name not in available and name not in RUN_INDICATORS]
+        missing = [name for name in settings[key] if name not in available and name not in own]
         if missing:
             raise MooValueError(f"{where}: evaluator.{key} asks for {missing}, which the conventions for this "
                                 f"problem cannot give (available: {list(available)}); hv needs a reference point "
@@ -320,13 +326,21 @@ def load_suite(name_or_path: str | os.PathLike) -> Suite:
         raise _in_context(exc, f"suite {str(path)!r}") from exc
     threads = _positive_int(doc.get("threads", 1), "threads")
     history_points = _positive_int(doc.get("history_points", 50), "history_points")
-    problems = [_parse_problem(e, i, budget, evaluator) for i, e in enumerate(doc.get("problems", []))]
+    from moo.protocol import get_protocol
+
+    try:
+        protocol = get_protocol(doc.get("protocol"))
+    except UnknownNameError:
+        raise
+    except MooError as exc:
+        raise _in_context(exc, f"suite {str(path)!r} [protocol]") from exc
+    problems = [_parse_problem(e, i, budget, evaluator, protocol) for i, e in enumerate(doc.get("problems", []))]
     if not problems:
         raise MooValueError(f"suite {str(path)!r} lists no [[problems]]")
     labels = [p.label for p in problems]
     if len(set(labels)) != len(labels):
         raise MooValueError(f"problem labels must be distinct, got {labels}; set 'label' on repeated problems")
-    algorithms = [_parse_algorithm(e, i, set(labels)) for i, e in enumerate(doc.get("algorithms", []))]
+    algorithms = [_parse_algorithm(e, i, set(labels), protocol) for i, e in enumerate(doc.get("algorithms", []))]
     if not algorithms:
         raise MooValueError(f"suite {str(path)!r} lists no [[algorithms]]")
     alabels = [a.label for a in algorithms]
@@ -334,7 +348,8 @@ def load_suite(name_or_path: str | os.PathLike) -> Suite:
         raise MooValueError(f"algorithm labels must be distinct, got {alabels}; set 'label' on repeated algorithms")
     return Suite(name=str(doc.get("name", path.stem)), description=str(doc.get("description", "")),
                  source=str(path), problems=problems, algorithms=algorithms, seeds=seeds, evaluator=evaluator,
-                 device=device, threads=threads, history_points=history_points)
+                 device=device, threads=threads, history_points=history_points,
+                 protocol=None if "protocol" not in doc else protocol.spec)
 
 
 # ---------------------------------------------------------------------------------- one cell
@@ -362,12 +377,18 @@ def run_cell(cell: dict) -> dict:
     torch.set_num_threads(cell["threads"])
     try:
         with threadpool_limits(limits=cell["threads"]):  # NumPy's BLAS (pymoo) as well
-            return _run_cell(cell)
+            from moo.protocol import get_protocol
+
+            return get_protocol(cell.get("protocol")).run_cell(cell)
     finally:
         torch.set_num_threads(threads)
 
 
-def _run_cell(cell: dict) -> dict:
+def solve_cell(cell: dict, extra=None, curves=None) -> dict:
+    """The default cell: solve, score the final front with the suite's evaluator, and add
+    ``extra(cell, problem, result)`` (a protocol's own final figures) when given;
+    ``curves(cell, problem)``, when given, returns ``None`` or a function ``F -> {name: value}``
+    whose figures join each convergence record (a protocol's own convergence indicators)."""
     from moo.registry import get_algorithm, get_problem
     from moo.solve import solve
 
@@ -376,6 +397,7 @@ def _run_cell(cell: dict) -> dict:
     evaluator = make_evaluator(problem, cell["evaluator"])
     algorithm = get_algorithm(aspec["name"], **aspec["config"])
     curve_names, points, budget = cell["evaluator"]["convergence"], cell["history_points"], cell["budget"]
+    own_curves = curves(cell, problem) if curves is not None else None
     history: list[dict] = []
     scoring = [0.0]  # seconds spent on convergence indicators, taken out of the run's time
     next_mark = [0.0]  # records are spaced by budget / points evaluations, whatever the step size
@@ -385,14 +407,18 @@ def _run_cell(cell: dict) -> dict:
             return
         next_mark[0] = (math.floor(rec["n_evals"] * points / budget) + 1) * budget / points
         started = time.perf_counter()
-        values = {}
-        if curve_names:
+        values, own = {}, {}
+        if curve_names or own_curves is not None:
             _, F = algorithm.approximation()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # early fronts often miss the reference box
-                values = evaluator.score(F, indicators=tuple(curve_names)) if F.shape[0] else {}
+                if curve_names and F.shape[0]:
+                    values = evaluator.score(F, indicators=tuple(curve_names))
+                if own_curves is not None and F.shape[0]:
+                    own = own_curves(F)
         history.append({"step": rec["step"], "n_evals": rec["n_evals"], "time": rec["time"] - scoring[0],
-                        **{k: _finite(values.get(k)) for k in curve_names}})
+                        **{k: finite(values.get(k)) for k in curve_names},
+                        **{k: finite(v) for k, v in own.items()}})
         scoring[0] += time.perf_counter() - started
 
     result = solve(problem, algorithm, budget=budget, seed=cell["seed"], device=cell["device"],
@@ -400,17 +426,21 @@ def _run_cell(cell: dict) -> dict:
     final = cell["evaluator"]["indicators"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        scores = evaluator.score(result.F, indicators=tuple(n for n in final if n not in RUN_INDICATORS))
+        from moo.indicators.evaluator import INDICATORS  # the rest: run figures and the protocol's own
+        scores = evaluator.score(result.F, indicators=tuple(n for n in final if n in INDICATORS))
     if "step_time_s" in final:
         scores["step_time_s"] = _median_step_time(result.history)
+    if extra is not None:
+        scores.update(extra(cell, problem, result))
     meta = dict(result.meta)
     meta["wall_time"] = meta["wall_time"] - scoring[0]
     return {
         **{k: cell[k] for k in ("cell_key", "suite", "problem", "problem_spec", "algorithm", "algorithm_spec",
                                 "seed", "budget")},
         "n_evals": result.n_evals, "wall_time": meta["wall_time"],
-        "conventions": {"evaluator": evaluator.conventions, **cell["evaluator"]},
-        "meta": meta, "indicators": {k: _finite(v) for k, v in scores.items()}, "history": history,
+        "conventions": {"evaluator": evaluator.conventions, **cell["evaluator"],
+                        **({"protocol": cell["protocol"]} if cell.get("protocol") else {})},
+        "meta": meta, "indicators": {k: finite(v) for k, v in scores.items()}, "history": history,
         "X": result.X.numpy(), "F": result.F.numpy(),
     }
 
@@ -424,7 +454,8 @@ def _median_step_time(history: list[dict]) -> float | None:
     return statistics.median(steps) if steps else None
 
 
-def _finite(value) -> float | None:
+def finite(value) -> float | None:
+    """``value`` as a float, or ``None`` when it is missing or not finite (what the store keeps)."""
     if value is None:
         return None
     value = float(value)
@@ -659,4 +690,4 @@ def run_suite(suite: Suite | str | os.PathLike, store: str | os.PathLike = DEFAU
 
 __all__ = ["Suite", "ProblemEntry", "AlgorithmEntry", "BenchSummary", "load_suite", "suite_names",
            "suite_descriptions", "run_cell",
-           "run_suite", "make_evaluator", "DEFAULT_STORE"]
+           "run_suite", "make_evaluator", "solve_cell", "finite", "DEFAULT_STORE"]

@@ -66,11 +66,14 @@ class Cell:
 class Table:
     """One indicator over problems × algorithms, with best, ranks and tests filled in."""
 
-    def __init__(self, indicator: str, problems: list[str], algorithms: list[str], runs: list[StoredRun]):
+    def __init__(self, indicator: str, problems: list[str], algorithms: list[str], runs: list[StoredRun],
+                 higher_is_better=HIGHER_IS_BETTER, title: str | None = None):
         from scipy.stats import rankdata, ranksums
 
         self.indicator, self.problems, self.algorithms = indicator, problems, algorithms
-        sign = -1.0 if indicator in HIGHER_IS_BETTER else 1.0  # sign * value: smaller is better
+        self.higher = indicator in higher_is_better
+        self.name = title or _INDICATOR_NAMES.get(indicator, indicator)
+        sign = -1.0 if self.higher else 1.0  # sign * value: smaller is better
         self.cells: dict[tuple[str, str], Cell] = {}
         for p in problems:
             for a in algorithms:
@@ -95,8 +98,7 @@ class Table:
             self.average_rank[a] = float(np.mean(ranks)) if ranks else math.nan
 
     def title(self) -> str:
-        direction = "higher" if self.indicator in HIGHER_IS_BETTER else "lower"
-        return f"{_INDICATOR_NAMES.get(self.indicator, self.indicator)} ({direction} is better)"
+        return f"{self.name} ({'higher' if self.higher else 'lower'} is better)"
 
     def text(self, p: str, a: str) -> tuple[str, bool]:
         """The cell's text (without emphasis) and whether it is the best of its row."""
@@ -172,13 +174,13 @@ def _latest(runs: list[StoredRun]) -> tuple[list[StoredRun], int]:
     return kept, len(runs) - len(kept)
 
 
-def _representative(runs: list[StoredRun], indicator: str | None) -> StoredRun:
+def _representative(runs: list[StoredRun], indicator: str | None, higher_is_better=HIGHER_IS_BETTER) -> StoredRun:
     """The run of median quality over seeds (by ``indicator``; the lowest seed without one)."""
     runs = sorted(runs, key=lambda r: r.seed)
     scored = [r for r in runs if indicator and _value(r, indicator) is not None]
     if not scored:
         return runs[0]
-    sign = -1.0 if indicator in HIGHER_IS_BETTER else 1.0
+    sign = -1.0 if indicator in higher_is_better else 1.0
     scored.sort(key=lambda r: (sign * _value(r, indicator), r.seed))
     return scored[(len(scored) - 1) // 2]
 
@@ -202,7 +204,11 @@ def _reference_front(run: StoredRun, trust: bool = False):
 class _Data:
     """The runs of one suite, grouped."""
 
-    def __init__(self, suite: str, runs: list[StoredRun], trust: bool = False):
+    def __init__(self, suite: str, runs: list[StoredRun], trust: bool = False, protocol=None):
+        from moo.protocol import Protocol
+
+        self.protocol = protocol or Protocol()
+        higher = HIGHER_IS_BETTER | self.protocol.higher_is_better
         self.suite, self.runs = suite, runs
         self.problems = sorted({r.problem for r in runs})
         self.algorithms = sorted({r.algorithm for r in runs})
@@ -212,13 +218,16 @@ class _Data:
         self.main = self.indicators[0] if self.indicators else None
         self.convergence = sorted({k for r in runs for rec in r.history for k, v in rec.items()
                                    if v is not None and k not in ("step", "n_evals", "time")})
-        self.tables = [Table(k, self.problems, self.algorithms, runs) for k in self.indicators + [WALL_TIME]]
+        self.tables = [Table(k, self.problems, self.algorithms, runs, higher, self.protocol.indicator_titles.get(k))
+                       for k in self.indicators + [WALL_TIME]]
         self.fronts = {}
         for p in self.problems:
             group = [r for r in runs if r.problem == p]
-            self.fronts[p] = {a: _representative([r for r in group if r.algorithm == a], self.main)
+            self.fronts[p] = {a: _representative([r for r in group if r.algorithm == a], self.main, higher)
                               for a in self.algorithms if any(r.algorithm == a for r in group)}
-        self.reference = {p: _reference_front(next(iter(self.fronts[p].values())), trust) for p in self.problems}
+        self.has_fronts = any(r.F.size for r in runs)  # a protocol that times or trains keeps no front
+        self.reference = {p: _reference_front(next(iter(self.fronts[p].values())), trust) if self.has_fronts
+                          else None for p in self.problems}
 
     def histories(self, problem: str, indicator: str) -> dict:
         out = {}
@@ -396,7 +405,7 @@ def _inline_code(text: str) -> str:
     return re.sub(r"`([^`]*)`", r"<code>\1</code>", text)
 
 
-def _write_html(data: _Data, out: Path, header: list[str]) -> Path:
+def _write_html(data: _Data, out: Path, header: list[str], extra: list[str]) -> Path:
     from plotly.offline import get_plotlyjs
 
     parts = [f"<h1>Benchmark report: suite {html.escape(data.suite)}</h1>"]
@@ -405,10 +414,12 @@ def _write_html(data: _Data, out: Path, header: list[str]) -> Path:
         parts.append(f"<h2>{html.escape(t.title())}</h2>{t.html()}")
     parts.append(f"<p>Bold: best mean. Other cells: two-sided Wilcoxon rank-sum test against the best of the row "
                  f"(≈ not significantly different at α = {ALPHA}, − significantly worse).</p>")
+    if extra:  # the protocol's sections, as preformatted markdown
+        parts.append(f"<pre class='protocol'>{html.escape(chr(10).join(extra))}</pre>")
     n_plots = 0
     for p in data.problems:
         parts.append(f"<h2>{html.escape(p)}</h2>")
-        figures = [_front_figure(data, p)] + [_convergence_figure(data, p, k) for k in data.convergence
+        figures = [_front_figure(data, p)] * data.has_fronts + [_convergence_figure(data, p, k) for k in data.convergence
                                               if data.histories(p, k)]
         for fig in figures:
             parts.append(fig.to_html(full_html=False, include_plotlyjs=False, div_id=f"plot{n_plots}"))
@@ -424,7 +435,7 @@ def _write_html(data: _Data, out: Path, header: list[str]) -> Path:
     return path
 
 
-def _write_markdown(data: _Data, out: Path, header: list[str], convergence: dict) -> Path:
+def _write_markdown(data: _Data, out: Path, header: list[str], convergence: dict, extra: list[str]) -> Path:
     lines = [f"# Benchmark report: suite `{data.suite}`", ""] + [f"{line}  " for line in header] + [""]
     for t in data.tables:
         lines += [f"## {t.title()}", "", t.markdown(), ""]
@@ -433,13 +444,16 @@ def _write_markdown(data: _Data, out: Path, header: list[str], convergence: dict
               "the mean within each problem (ties averaged), averaged over problems. Wall time: per run, on the "
               "machine and with the parallelism that ran it (a shared or oversubscribed machine inflates it), "
               "without the time spent recording the convergence indicators.", ""]
+    lines += extra + [""] * bool(extra)
     if convergence:
         lines += ["## Convergence", ""]
         for (p, k), path in convergence.items():
             lines.append(f"![{p} {k}]({path.name})")
         lines.append("")
-    lines += ["## Final fronts", "", "Median run over seeds by the first indicator; reference front in grey.", "",
-              "![fronts](fronts.png)", "", "## Evaluator conventions", ""]
+    if data.has_fronts:
+        lines += ["## Final fronts", "", "Median run over seeds by the first indicator; reference front in grey.", "",
+                  "![fronts](fronts.png)", ""]
+    lines += ["## Evaluator conventions", ""]
     for p, convs in data.conventions().items():
         for c in convs:
             lines.append(f"- **{p}**: `{json.dumps(c, sort_keys=True)}`")
@@ -464,8 +478,11 @@ def write_report(store: str | os.PathLike, out: str | os.PathLike, *, suite: str
     with Store(store, readonly=True) as db:
         suite, runs = _suite_runs(db, suite)
     runs, superseded = _latest(runs)
+    from moo.protocol import get_protocol
+
+    protocol = get_protocol(runs[0].conventions.get("protocol"))  # a shipped protocol, found by name only
     make_folder(out, "report folder")
-    data = _Data(suite, runs, trust)
+    data = _Data(suite, runs, trust, protocol)
     seeds = sorted({r.seed for r in runs})
     budgets = sorted({r.budget for r in runs})
     header = [f"{len(runs)} runs: {len(data.problems)} problems × {len(data.algorithms)} algorithms × "
@@ -480,8 +497,11 @@ def write_report(store: str | os.PathLike, out: str | os.PathLike, *, suite: str
         header.append("Versions: " + ", ".join(f"{k} {v}" for k, v in sorted(versions.items())))
     csvs = _write_csv(data, out)
     convergence = _write_convergence(data, out)
-    written = {"summary_csv": csvs[0], "runs_csv": csvs[1], "fronts": _write_fronts(data, out),
+    written = {"summary_csv": csvs[0], "runs_csv": csvs[1],
                **{f"convergence:{p}:{k}": path for (p, k), path in convergence.items()}}
-    written["markdown"] = _write_markdown(data, out, header, convergence)
-    written["html"] = _write_html(data, out, header)
+    if data.has_fronts:
+        written["fronts"] = _write_fronts(data, out)
+    extra = protocol.report(runs, out)
+    written["markdown"] = _write_markdown(data, out, header, convergence, extra)
+    written["html"] = _write_html(data, out, header, extra)
     return written

@@ -130,11 +130,15 @@ def _json_default(value):
     raise TypeError(f"not JSON-serialisable: {type(value).__name__}")
 
 
-def cell_key(suite: str, problem: dict, algorithm: dict, seed: int, budget: int) -> str:
+def cell_key(suite: str, problem: dict, algorithm: dict, seed: int, budget: int,
+             protocol: dict | None = None) -> str:
     """The identity of a cell: a hash of the suite name, the problem spec (name, options,
-    normalization), the algorithm spec (name, config), the seed and the budget."""
-    doc = canonical({"suite": suite, "problem": problem, "algorithm": algorithm,
-                     "seed": int(seed), "budget": int(budget)})
+    normalization), the algorithm spec (name, config), the seed, the budget and the suite's
+    protocol spec (when it has one)."""
+    doc = {"suite": suite, "problem": problem, "algorithm": algorithm, "seed": int(seed), "budget": int(budget)}
+    if protocol is not None:
+        doc["protocol"] = protocol
+    doc = canonical(doc)
     return hashlib.sha256(doc.encode()).hexdigest()
 
 
