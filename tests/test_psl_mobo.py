@@ -93,35 +93,6 @@ def test_checkpoint_then_pareto_set(tiny_run, vlmop2):
         fresh.pareto_set(w)
 
 
-def test_benchmark_invocations_split_by_seed_share_one_store(tmp_path):
-    """Two invocations of the benchmark, one per seed range, end in one store and one table; a
-    run written by another invocation between two of this one's writes is kept."""
-    import json
-
-    from moo.benchmarks.psl_mobo import main
-    from moo.benchmarks.svh_psl import load, store_run
-
-    out = tmp_path / "pm"
-    main(["--problems", "vlmop2", "--algorithms", "pymoo.nsga2", "--seeds", "1", "--out", str(out)])
-    main(["--problems", "vlmop2", "--algorithms", "pymoo.nsga2", "--seeds", "1", "--first-seed", "3",
-          "--out", str(out)])
-    runs = load(out.with_suffix(".json"))["runs"]
-    assert sorted(runs) == ["vlmop2|pymoo.nsga2|0", "vlmop2|pymoo.nsga2|3"]
-    rec = runs["vlmop2|pymoo.nsga2|0"]  # made by the SVH-PSL benchmark's run_one: a curve per generation
-    assert rec["options"] == {"pop_size": 20} and rec["n_evals"] == 120
-    assert rec["curve_n_evals"] == [20, 40, 60, 80, 100, 120]
-    assert rec["curve_lhd"]["paper"][-1] == rec["lhd_paper"]
-    assert rec["curve_lhd"]["consistent"][-1] == rec["lhd_consistent"]
-    assert "(n=2)" in out.with_suffix(".md").read_text()
-
-    store = json.loads(out.with_suffix(".json").read_text())
-    store["runs"]["other|x|0"] = {"written": "elsewhere"}
-    out.with_suffix(".json").write_text(json.dumps(store))
-    store_run(out.with_suffix(".json"), "vlmop2|pymoo.nsga2|4", runs["vlmop2|pymoo.nsga2|0"])
-    assert set(load(out.with_suffix(".json"))["runs"]) == {"vlmop2|pymoo.nsga2|0", "vlmop2|pymoo.nsga2|3",
-                                                            "other|x|0", "vlmop2|pymoo.nsga2|4"}
-
-
 @pytest.mark.parametrize("standardize", [True, False])
 def test_objective_scaling_of_the_training_target(standardize, monkeypatch):
     """Standardized: the model trains on zero-mean, unit-variance objectives against their minimum
