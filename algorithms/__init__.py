@@ -5,3 +5,4 @@ from moo.algorithms import moo_svgd  # noqa: F401
 from moo.algorithms import linas  # noqa: F401
 from moo.algorithms import psl, psl_mobo, phn  # noqa: F401
 from moo.algorithms import svh_psl  # noqa: F401
+from moo.algorithms import random_search  # noqa: F401

@@ -6,6 +6,7 @@ import torch
 
 import moo
 from moo.errors import MooTypeError, MooValueError, ShapeError
+from moo.indicators import hypervolume
 
 
 def hand_loop(problem, algorithm, budget: int, seed: int):
@@ -115,15 +116,20 @@ def _readme_block(after: str) -> str:
 def test_the_readme_solver_example_registers_a_working_black_box_solver(tmp_path):
     namespace: dict = {}
     exec(_readme_block("## Adding a solver"), namespace)  # noqa: S102 (the project's own README)
-    result = moo.solve("zdt1", "random-search", budget=50, seed=0, device="cpu", progress=False,
+    result = moo.solve("zdt1", "gaussian-walk", budget=50, seed=0, device="cpu", progress=False,
                        out=tmp_path / "r", checkpoint_every=1)
-    assert result.n_evals == 50 and result.history[-1]["batches"] == 3
-    again = moo.solve("zdt1", "random-search", budget=50, seed=0, device="cpu", progress=False)
+    # batches of 20, 20 and 10; the step shrinks by 0.9 per batch
+    assert result.n_evals == 50 and result.history[-1]["sigma"] == pytest.approx(0.2 * 0.9 ** 3)
+    again = moo.solve("zdt1", "gaussian-walk", budget=50, seed=0, device="cpu", progress=False)
     assert torch.equal(again.F, result.F)
-    state = namespace["RandomSearch"]()
-    state.setup(moo.get_problem("zdt1"), seed=0, device="cpu", budget=50)
-    state.step()
-    assert state.state_dict()["n_batches"] == 1
+    walker = namespace["GaussianWalk"]()
+    walker.setup(moo.get_problem("zdt1"), seed=0, device="cpu", budget=50)
+    walker.step()
+    assert walker.state_dict()["sigma"] == pytest.approx(0.18)
+    # it improves on its own first, uniform batch
+    first = moo.solve("zdt1", "gaussian-walk", budget=20, seed=0, device="cpu", progress=False)
+    ref = torch.tensor([11.0, 11.0], dtype=torch.float64)
+    assert hypervolume(result.F, ref) > hypervolume(first.F, ref)
 
 
 def test_surrogate_solvers_ask_the_initial_design_then_batches_within_the_budget():

@@ -1,60 +1,58 @@
-"""The NAS-on-digits benchmark's scoring: fixed normalization bounds, identical for every run."""
+"""The nas protocol's scoring: fixed normalization bounds, identical for every run."""
 import math
 
 import moocore
 import numpy as np
 import pytest
 
-from moo.benchmarks.nas_digits import bounds, summarize
+import moo
+from benchmarks.protocols.nas import FixedBoundsHV, NASProtocol, evaluations_to_reach, fixed_bounds
+from moo.errors import MooValueError
 
 
-def test_bounds_are_fixed_by_the_search_space_and_the_problem():
-    lo, hi = bounds(())
+@pytest.fixture(scope="module")
+def problem():
+    return moo.get_problem("nas-digits", objectives=["error", "macs", "latency"])
+
+
+def test_bounds_are_fixed_by_the_search_space_and_the_problem(problem):
+    lo, hi = fixed_bounds(problem)
     # error in [0, 1]; MACs of one 4-channel 1x1 layer and of three 32-channel 5x5 layers; 0.1 to 50 ms
     assert lo.tolist() == [0.0, 64 * 4 + 4 * 16 * 10, 0.1]
     assert hi.tolist() == [1.0, 64 * 32 * 25 + 2 * 16 * 32 * 32 * 25 + 32 * 16 * 10, 50.0]
-    llo, lhi = bounds((1, 2))
+    llo, lhi = fixed_bounds(problem, log=True)
     assert llo.tolist() == pytest.approx([0.0, math.log10(lo[1]), -1.0])
     assert lhi.tolist() == pytest.approx([1.0, math.log10(hi[1]), math.log10(50.0)])
 
 
-def test_scores_do_not_depend_on_the_other_runs_and_match_moocore():
+@pytest.mark.parametrize("scale", ["log", "linear"])
+def test_the_score_of_a_run_matches_moocore_and_ignores_points_beyond_the_bounds(problem, scale):
     rng = np.random.default_rng(0)
-
-    def fake(method, seed, n=30):
-        F = np.column_stack([rng.uniform(0.02, 0.9, n), rng.uniform(896, 875520, n), rng.uniform(0.15, 2.0, n)])
-        return {"method": method, "seed": seed, "seconds": 1.0, "F": F.tolist()}
-
-    runs = [fake("linas", 0), fake("random", 0)]
-    outlier = {"method": "nsga2", "seed": 0, "seconds": 1.0, "F": [[0.01, 500.0, 0.05]] * 30}  # beyond every bound
-    for cols in ((), (1, 2)):
-        alone = summarize(runs, every=10, budget=30, log_columns=cols)["table"]
-        more = summarize(runs + [outlier], every=10, budget=30, log_columns=cols)["table"]
-        for m in ("linas", "random"):
-            assert more[m]["hv_per_seed"] == alone[m]["hv_per_seed"]
-        lo, hi = bounds(cols)
-        F = np.array(runs[0]["F"])
-        F[:, list(cols)] = np.log10(F[:, list(cols)])
-        expected = moocore.hypervolume((F - lo) / (hi - lo), ref=[1.1, 1.1, 1.1])
-        assert alone["linas"]["hv_per_seed"][0] == pytest.approx(expected, rel=1e-10)
+    F = np.column_stack([rng.uniform(0.02, 0.9, 30), rng.uniform(896, 875520, 30), rng.uniform(0.15, 2.0, 30)])
+    hv = FixedBoundsHV(problem, scale)
+    lo, hi = fixed_bounds(problem, log=scale == "log")
+    G = F.copy()
+    if scale == "log":
+        G[:, [1, 2]] = np.log10(G[:, [1, 2]])
+    assert hv(F) == pytest.approx(moocore.hypervolume((G - lo) / (hi - lo), ref=[1.1] * 3), rel=1e-10)
+    assert hv(np.zeros((0, 3))) == 0.0
 
 
-def test_evaluations_to_reach_random_search_per_seed_and_by_the_mean_curve():
-    """Three linas seeds: two beat random search's final mean early, one never does, and the mean
-    of their curves passes it in between, at a point that is neither the first, the last nor
-    an average of the per-seed counts, nor the end of the budget."""
-    def run(method, seed, errors):
-        # one point per evaluation at the smallest MACs and fixed latency: HV grows as the error falls
-        return {"method": method, "seed": seed, "seconds": 1.0, "F": [[e, 896.0, 0.2] for e in errors]}
+def test_evaluations_to_reach_per_seed_and_by_the_mean_curve():
+    # three seeds, curves every 5 evaluations: two reach 0.7 at 10, one stays at 0.2 then 0.55;
+    # the mean curve is 0.2, 0.533, 0.533, 0.65, 0.65 and passes 0.6 at 20
+    grid = [5, 10, 15, 20, 25]
+    fast = list(zip(grid, [0.2, 0.7, 0.7, 0.7, 0.7]))
+    slow = list(zip(grid, [0.2, 0.2, 0.2, 0.55, 0.55]))
+    assert evaluations_to_reach([fast, fast, slow], 0.6) == ([10, 10, None], 20)
+    assert evaluations_to_reach([slow], 0.6) == ([None], None)
 
-    runs = [run("random", 0, [0.5] * 25), run("random", 1, [0.5] * 25),
-            run("linas", 0, [0.9] * 5 + [0.4] * 20), run("linas", 1, [0.9] * 5 + [0.4] * 20),
-            run("linas", 2, [0.9] * 15 + [0.55] * 10)]
-    t = summarize(runs, every=5, budget=25)["table"]
-    lo, hi = bounds(())
-    box = (1.1 - (896.0 - lo[1]) / (hi[1] - lo[1])) * (1.1 - (0.2 - lo[2]) / (hi[2] - lo[2]))
-    assert t["random"]["hv_mean"] == pytest.approx((1.1 - 0.5) * box, rel=1e-12)
-    # HV per unit box: random 0.6; linas seeds 0 and 1 reach 0.7 at 10 evaluations, seed 2 stays
-    # below (0.2, then 0.55). The mean curve: 0.533 at 10 and 15, 0.65 from 20 on.
-    assert t["linas"]["evals_to_random_final_hv"] == [10, 10, None]
-    assert t["linas"]["evals_to_random_final_hv_mean_curve"] == 20
+
+def test_the_protocol_refuses_other_problems_and_normalized_scoring():
+    proto = NASProtocol()
+    with pytest.raises(MooValueError, match="nas-digits"):
+        proto.check_problem("zdt1", {}, False)
+    with pytest.raises(MooValueError, match="normalize"):
+        proto.check_problem("nas-digits", {}, True)
+    with pytest.raises(MooValueError, match="ref_point"):
+        NASProtocol(ref_point=0.5)

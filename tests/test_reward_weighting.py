@@ -251,27 +251,16 @@ def test_trainer_rejects_bad_inputs():
         RewardWeightingTrainer(_bandit_policy(), BanditTask(), FixedWeights([1, 1, 1]), device="cpu")
 
 
-def test_benchmark_summary_flags_a_baseline_below_the_initial_point():
-    """The md reports the initial HV and flags seeds where the fixed baseline ends below it."""
-    import argparse
+def test_protocol_scoring_helpers_by_hand():
+    """The reward-weighting protocol's HV of one point, running mean, steps to a target and dominance."""
+    from benchmarks.protocols.reward_weighting import dominates, point_hv, running_mean, steps_to_reach
 
-    from moo.benchmarks.reward_weighting import PAPER_WEIGHTS, summarize
+    assert point_hv([0.5, 0.4, 0.2]) == pytest.approx(0.04)  # the box from 0 to the point
+    assert point_hv([0.5, 0.0, 0.2]) == 0.0
+    objs = np.array([[1.0, 0.0], [3.0, 2.0], [5.0, 4.0]])
+    assert running_mean(objs, 2).tolist() == [[1.0, 0.0], [2.0, 1.0], [4.0, 3.0]]
+    # step 0 is the initial point: a curve that starts above the target has not reached it by training
+    assert steps_to_reach([0.9, 0.1, 0.5, 0.8], 0.5) == 2
+    assert steps_to_reach([0.9, 0.1, 0.2], 0.5) is None
+    assert dominates([1, 2], [1, 1]) and not dominates([1, 1], [1, 1]) and not dominates([2, 0], [1, 1])
 
-    def run(objs):
-        objs = np.asarray(objs, dtype=float)
-        hv = objs.prod(1).tolist()
-        return {"objectives": objs.tolist(), "smoothed": objs.tolist(), "hv_curve": hv,
-                "weights": [[1 / 3] * 3] * len(objs), "multiplier": [None, 1.0, 0.5, 0.5][:len(objs)],
-                "delta_hv": [0.0] * (len(objs) - 1), "final": objs[-1].tolist(), "final_hv": hv[-1]}
-
-    start = [0.5, 0.5, 0.5]
-    worse = run([start, [0.4, 0.5, 0.5], [0.3, 0.5, 0.5], [0.2, 0.5, 0.5]])  # HV falls below the start
-    better = run([start, [0.6, 0.5, 0.5], [0.7, 0.5, 0.5], [0.8, 0.5, 0.5]])
-    per_method = {f"{k}-{t}": {0: worse, 1: better} for t in PAPER_WEIGHTS for k in ("fixed", "hv")}
-    per_method["gradient"] = {0: better, 1: better}
-    args = argparse.Namespace(steps=3, hv_scale=1.0, eta=1e-3, lam=2.5e-5)
-    text, summary = summarize({"grpo": per_method}, args)
-    assert summary["grpo"]["initial_hv"] == pytest.approx([0.125, 0.125])
-    assert summary["grpo"]["baseline_below_initial"] == [True, False]
-    assert "below the initial HV in 1/2 seeds" in text and "vacuous" in text
-    assert summary["grpo"]["gradient"]["steps_to_fixed_hv"] == [1, 3]
